@@ -1,0 +1,226 @@
+/*
+ * db - the libpq binding.  See db.h.
+ */
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "sbuf.h"
+#include "xalloc.h"
+
+struct db {
+	PGconn *conn;
+};
+
+struct db_result {
+	PGresult *res;
+};
+
+/* PostgreSQL's message on one line, as a heap string. */
+static char *
+db_error_text(const char *what, const char *pgmsg)
+{
+	char *s = xasprintf("%s: %s", what, pgmsg != NULL && *pgmsg != '\0'
+	    ? pgmsg : "unknown error");
+	char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	for (p = s + strlen(s); p > s && p[-1] == ' '; p--)
+		p[-1] = '\0';
+	return s;
+}
+
+int
+db_open(const char *conninfo, struct db **db_r, char **error_r)
+{
+	const char *keys[] = { "dbname", "connect_timeout",
+	    "application_name", NULL };
+	const char *vals[] = { conninfo, "5", "recall", NULL };
+	struct db *db;
+	PGconn *conn;
+
+	*db_r = NULL;
+	/* expand_dbname=1: conninfo is parsed; its own settings win. */
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL) {
+		*error_r = xstrdup("database: out of memory");
+		return -1;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		*error_r = db_error_text("database connection failed",
+		    PQerrorMessage(conn));
+		PQfinish(conn);
+		return -1;
+	}
+	db = xcalloc(1, sizeof(*db));
+	db->conn = conn;
+	*db_r = db;
+	return 0;
+}
+
+void
+db_close(struct db **dbp)
+{
+	if (*dbp == NULL)
+		return;
+	PQfinish((*dbp)->conn);
+	free(*dbp);
+	*dbp = NULL;
+}
+
+bool
+db_alive(struct db *db)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK)
+		return true;
+	PQreset(db->conn);
+	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+static PGresult *
+db_run(struct db *db, const char *sql, int nparams, const char *const *params,
+    char **error_r, ExecStatusType want)
+{
+	PGresult *res;
+
+	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (res == NULL) {
+		*error_r = db_error_text("database", PQerrorMessage(db->conn));
+		return NULL;
+	}
+	if (PQresultStatus(res) != want) {
+		*error_r = db_error_text("database",
+		    PQresultErrorMessage(res)[0] != '\0'
+		    ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+int
+db_exec(struct db *db, const char *sql, int nparams,
+    const char *const *params, long *affected_r, char **error_r)
+{
+	PGresult *res = db_run(db, sql, nparams, params, error_r,
+	    PGRES_COMMAND_OK);
+
+	if (res == NULL)
+		return -1;
+	if (affected_r != NULL)
+		*affected_r = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+struct db_result *
+db_query(struct db *db, const char *sql, int nparams,
+    const char *const *params, char **error_r)
+{
+	PGresult *res = db_run(db, sql, nparams, params, error_r,
+	    PGRES_TUPLES_OK);
+	struct db_result *r;
+
+	if (res == NULL)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	r->res = res;
+	return r;
+}
+
+int
+db_rows(const struct db_result *r)
+{
+	return PQntuples(r->res);
+}
+
+int
+db_cols(const struct db_result *r)
+{
+	return PQnfields(r->res);
+}
+
+const char *
+db_value(const struct db_result *r, int row, int col)
+{
+	if (row < 0 || row >= PQntuples(r->res) || col < 0
+	    || col >= PQnfields(r->res) || PQgetisnull(r->res, row, col))
+		return NULL;
+	return PQgetvalue(r->res, row, col);
+}
+
+const char *
+db_str(const struct db_result *r, int row, int col)
+{
+	const char *v = db_value(r, row, col);
+
+	return v != NULL ? v : "";
+}
+
+void
+db_result_free(struct db_result **r)
+{
+	if (*r == NULL)
+		return;
+	PQclear((*r)->res);
+	free(*r);
+	*r = NULL;
+}
+
+int
+db_begin(struct db *db, char **error_r)
+{
+	return db_exec(db, "BEGIN", 0, NULL, NULL, error_r);
+}
+
+int
+db_commit(struct db *db, char **error_r)
+{
+	return db_exec(db, "COMMIT", 0, NULL, NULL, error_r);
+}
+
+void
+db_rollback(struct db *db)
+{
+	char *err = NULL;
+
+	if (db_exec(db, "ROLLBACK", 0, NULL, NULL, &err) < 0)
+		free(err);
+}
+
+int
+db_socket(struct db *db)
+{
+	return PQsocket(db->conn);
+}
+
+int
+db_listen(struct db *db, const char *channel, char **error_r)
+{
+	char *sql;
+	int rc;
+
+	/* An identifier cannot be a parameter; channel is our own constant. */
+	sql = xasprintf("LISTEN %s", channel);
+	rc = db_exec(db, sql, 0, NULL, NULL, error_r);
+	free(sql);
+	return rc;
+}
+
+int
+db_drain_notifies(struct db *db)
+{
+	PGnotify *n;
+	int count = 0;
+
+	if (PQconsumeInput(db->conn) == 0)
+		return -1;
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
+}

@@ -1,0 +1,51 @@
+/*
+ * db - the one libpq binding.
+ *
+ * Every statement is sent with PQexecParams and $n placeholders; text in and
+ * text out.  A struct db owns one connection and is used by one thread at a
+ * time.  Results are owned by the caller and freed with db_result_free().
+ * Errors come back as -1 / NULL with *error_r (heap, caller frees) holding
+ * PostgreSQL's message on one line.
+ */
+#ifndef RECALL_DB_H
+#define RECALL_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct db;
+struct db_result;
+
+/* Connect (blocking, with a connect_timeout of 5 s unless conninfo sets one). */
+int db_open(const char *conninfo, struct db **db_r, char **error_r);
+void db_close(struct db **db);
+/* Is the connection usable?  Tries one reset when it is not. */
+bool db_alive(struct db *db);
+
+/* A statement without a result set; *affected_r (may be NULL) gets the count. */
+int db_exec(struct db *db, const char *sql, int nparams,
+    const char *const *params, long *affected_r, char **error_r);
+/* A statement with a result set; NULL on error. */
+struct db_result *db_query(struct db *db, const char *sql, int nparams,
+    const char *const *params, char **error_r);
+
+int db_rows(const struct db_result *r);
+int db_cols(const struct db_result *r);
+/* The value, or NULL for SQL NULL.  Valid until db_result_free(). */
+const char *db_value(const struct db_result *r, int row, int col);
+/* The value, or "" for SQL NULL. */
+const char *db_str(const struct db_result *r, int row, int col);
+void db_result_free(struct db_result **r);
+
+int db_begin(struct db *db, char **error_r);
+int db_commit(struct db *db, char **error_r);
+void db_rollback(struct db *db);
+
+/* The socket, for poll() in event loops (LISTEN/NOTIFY). */
+int db_socket(struct db *db);
+/* LISTEN channel (an identifier we choose, never from input). */
+int db_listen(struct db *db, const char *channel, char **error_r);
+/* Consume input; returns the number of notifications seen, or -1. */
+int db_drain_notifies(struct db *db);
+
+#endif

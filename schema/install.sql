@@ -1,0 +1,21 @@
+-- recall: create or upgrade the database.  Run as a PostgreSQL superuser:
+--   psql -v ON_ERROR_STOP=1 -d recall -f schema/install.sql
+-- Running it again is harmless: each numbered migration runs once, in
+-- order, and roles and grants are (re)applied at the end.
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+
+CREATE TABLE IF NOT EXISTS schema_version (
+    version    integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 1) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/001_initial.sql
+INSERT INTO schema_version (version) VALUES (1);
+COMMIT;
+\endif
+
+\ir roles.sql

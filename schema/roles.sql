@@ -1,0 +1,40 @@
+-- Least-privilege roles, one per program, plus the auditor.  Re-run on every
+-- install; passwords are the administrator's business (ALTER ROLE ...
+-- PASSWORD, or peer/cert authentication in pg_hba.conf).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'recall_milter') THEN
+        CREATE ROLE recall_milter LOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'recalld') THEN
+        CREATE ROLE recalld LOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'recall_auditor') THEN
+        CREATE ROLE recall_auditor LOGIN;
+    END IF;
+END
+$$;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, recall_milter, recalld, recall_auditor;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, recall_milter, recalld, recall_auditor;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO recall_milter, recalld, recall_auditor;
+
+-- recall-milter: records messages, recipients and re-entry events.
+GRANT SELECT, INSERT ON messages, recipients TO recall_milter;
+GRANT INSERT ON route_event TO recall_milter;
+GRANT USAGE ON SEQUENCE route_event_id_seq TO recall_milter;
+
+-- recalld: reads everything it decides on, writes the ledger, requests,
+-- outcomes and quarantine; may only append to the audit log.
+GRANT SELECT ON messages, recipients TO recalld;
+GRANT SELECT, INSERT, UPDATE ON route_event TO recalld;
+GRANT SELECT, INSERT, UPDATE ON recall_request, recall_outcome, quarantine,
+      follower_state TO recalld;
+GRANT DELETE ON recall_outcome TO recalld;
+GRANT SELECT, INSERT ON audit_log TO recalld;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO recalld;
+GRANT SELECT ON recall_history, route_events TO recalld;
+
+-- recall_auditor: read, and only read, the history, the routes and the audit log.
+GRANT SELECT ON recall_history, route_events, audit_log TO recall_auditor;

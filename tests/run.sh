@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Run every test suite and end with one line "N passed, N failed".
+#
+# Each suite prints "ok - NAME" / "not ok - NAME" per case (see
+# docs/design.md).  A suite that exits non-zero without a "not ok" line (a
+# crash, a timeout) counts as one failure, so nothing fails silently.
+#
+#   tests/run.sh                 everything
+#   tests/run.sh unit|fuzz|milter|integration ...   only those groups
+#   FUZZ_SECONDS=N               time per fuzz target (default 10)
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+groups=${*:-unit fuzz milter integration}
+passed=0
+failed=0
+failed_names=()
+
+# run_suite NAME TIMEOUT CMD...: run one suite, echo its output, count.
+run_suite() {
+	local name=$1 limit=$2 out rc p f
+	shift 2
+	echo "# --- $name"
+	out=$(mktemp)
+	timeout --kill-after=10 "$limit" "$@" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	p=$(grep -c '^ok - ' "$out")
+	f=$(grep -c '^not ok - ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited with status $rc"
+		f=1
+	fi
+	grep '^not ok - ' "$out" | while IFS= read -r l; do echo "$name: $l"; done >>"$fail_list"
+	[ "$rc" -ne 0 ] && [ "$(grep -c '^not ok - ' "$out")" -eq 0 ] \
+	    && echo "$name: exited with status $rc" >>"$fail_list"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	rm -f "$out"
+}
+
+fail_list=$(mktemp)
+trap 'rm -f "$fail_list"' EXIT
+start=$(date +%s)
+
+for g in $groups; do
+	case $g in
+	unit)
+		for t in "$BUILD"/tests/test_*; do
+			[ -x "$t" ] && run_suite "unit/${t##*/}" 120 "$t"
+		done
+		for t in "$BUILD"/asan/tests/test_*; do
+			[ -x "$t" ] && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			    run_suite "asan/${t##*/}" 300 "$t"
+		done
+		;;
+	fuzz)
+		for t in "$BUILD"/fuzz/fuzz_*; do
+			[ -x "$t" ] || continue
+			n=${t##*/}
+			corpus=tests/fuzz/corpus/${n#fuzz_}
+			work=$(mktemp -d)
+			[ -d "$corpus" ] && cp -R "$corpus"/. "$work"/ 2>/dev/null
+			run_suite "fuzz/$n" $((FUZZ_SECONDS + 60)) bash -c \
+			    '"$1" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 \
+			        -print_final_stats=1 "$3" >"$3.log" 2>&1; rc=$?;
+			     tail -n 5 "$3.log" | sed "s/^/# /";
+			     if [ $rc -eq 0 ]; then echo "ok - $4 ran $2 s without a crash";
+			     else grep -E "ERROR|SUMMARY" "$3.log" | head -n 5 | sed "s/^/# /";
+			          echo "not ok - $4 found a crash (exit $rc)"; fi' \
+			    _ "$t" "$FUZZ_SECONDS" "$work" "$n"
+			rm -rf "$work"
+		done
+		;;
+	milter)
+		[ -x tests/milter/run.sh ] && run_suite "milter" 600 tests/milter/run.sh
+		;;
+	integration)
+		for t in tests/integration/t_*.sh; do
+			[ -f "$t" ] && run_suite "integration/${t##*/}" 600 bash "$t"
+		done
+		;;
+	*)
+		echo "tests/run.sh: unknown group $g" >&2
+		exit 64
+		;;
+	esac
+done
+
+echo "# --- summary ($(( $(date +%s) - start )) s)"
+if [ -s "$fail_list" ]; then
+	echo "# failures:"
+	sed 's/^/#   /' "$fail_list"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
