@@ -57,6 +57,12 @@ addr_normalise(const char *in, const char **error_r)
 			return NULL;
 		}
 		p = colon + 1;
+		/* What follows the route must be a plain address. */
+		if (p < q && (*p == '@' || isspace((unsigned char)*p))) {
+			if (error_r != NULL)
+				*error_r = "malformed source route";
+			return NULL;
+		}
 	}
 	len = (size_t)(q - p);
 	if (len > ADDR_MAX_LEN) {

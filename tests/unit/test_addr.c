@@ -29,6 +29,8 @@ main(void)
 		{ "ali\rce@example.org", NULL },
 		{ "a<b@example.org", NULL },
 		{ "<@nocolon>", NULL },
+		{ "@a:@b:c@d", NULL },
+		{ "@B:@B:", NULL },
 		{ "p\xc3\xa4r@example.org", "p\xc3\xa4r@example.org" },
 	};
 	static const struct norm_case msgid[] = {
