@@ -36,14 +36,35 @@ db_error_text(const char *what, const char *pgmsg)
 int
 db_open(const char *conninfo, struct db **db_r, char **error_r)
 {
-	const char *keys[] = { "dbname", "connect_timeout",
-	    "application_name", NULL };
-	const char *vals[] = { conninfo, "5", "recall", NULL };
+	return db_open_as(conninfo, NULL, db_r, error_r);
+}
+
+int
+db_open_as(const char *conninfo, const char *role, struct db **db_r,
+    char **error_r)
+{
+	/*
+	 * Later entries win, and conninfo is expanded in place of "dbname":
+	 * a user= in conninfo beats the program's role, and so does PGUSER
+	 * (then no role is passed at all).
+	 */
+	const char *keys[5], *vals[5];
 	struct db *db;
 	PGconn *conn;
+	int n = 0;
 
 	*db_r = NULL;
-	/* expand_dbname=1: conninfo is parsed; its own settings win. */
+	if (role != NULL && getenv("PGUSER") == NULL) {
+		keys[n] = "user";
+		vals[n++] = role;
+	}
+	keys[n] = "connect_timeout";
+	vals[n++] = "5";
+	keys[n] = "application_name";
+	vals[n++] = "recall";
+	keys[n] = "dbname";
+	vals[n++] = conninfo;
+	keys[n] = vals[n] = NULL;
 	conn = PQconnectdbParams(keys, vals, 1);
 	if (conn == NULL) {
 		*error_r = xstrdup("database: out of memory");

@@ -18,6 +18,13 @@ struct db_result;
 
 /* Connect (blocking, with a connect_timeout of 5 s unless conninfo sets one). */
 int db_open(const char *conninfo, struct db **db_r, char **error_r);
+/*
+ * The same, as PostgreSQL role `role` (recall_milter, recalld) unless
+ * conninfo names a user= or PGUSER is set: so one shared conninfo serves
+ * every program, each with its own least-privilege role.
+ */
+int db_open_as(const char *conninfo, const char *role, struct db **db_r,
+    char **error_r);
 void db_close(struct db **db);
 /* Is the connection usable?  Tries one reset when it is not. */
 bool db_alive(struct db *db);
