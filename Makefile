@@ -46,7 +46,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h milter/*.h recalld/*.h)
 
 $(BUILD)/asan/obj/%.o: %.c $(wildcard lib/*.h milter/*.h recalld/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(SANFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Itests/unit $(TEST_INC) $(SANFLAGS) -c -o $@ $<
 
 $(BUILD)/lib/librecall.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -88,7 +88,12 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $$(call unit_objs,$$*,$(
 
 $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c $(wildcard lib/*.h milter/*.h recalld/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Itests/unit $(TEST_INC) $(CFLAGS) -c -o $@ $<
+
+# Tests of a program's modules see that program's headers.
+$(BUILD)/obj/tests/unit/test_milter_%.o $(BUILD)/asan/obj/tests/unit/test_milter_%.o: TEST_INC = -Imilter
+$(BUILD)/obj/tests/unit/fake_libmilter.o $(BUILD)/asan/obj/tests/unit/fake_libmilter.o: TEST_INC = -Imilter
+$(BUILD)/obj/tests/unit/test_recalld_%.o $(BUILD)/asan/obj/tests/unit/test_recalld_%.o: TEST_INC = -Irecalld
 
 unit: $(UNIT_BIN) $(ASAN_BIN)
 

@@ -18,4 +18,12 @@ INSERT INTO schema_version (version) VALUES (1);
 COMMIT;
 \endif
 
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 3) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/003_audit.sql
+INSERT INTO schema_version (version) VALUES (3);
+COMMIT;
+\endif
+
 \ir roles.sql
