@@ -17,7 +17,9 @@
 #
 # Environment: LAB_NO_MILTER=1 (Postfix without the milter, the milter is
 # not started), LAB_NO_RECALLD=1, LAB_NO_SCHEMA=1 (do not apply
-# schema/install.sql), PG_BINDIR (default: newest /usr/lib/postgresql/*/bin).
+# schema/install.sql), LAB_BIN_DIR (where recall-milter and recalld are;
+# default build/bin of this repository; "down" and "restart" use the one
+# "up" used), PG_BINDIR (default: the newest /usr/lib/postgresql/*/bin).
 # Runs as root. Every process it starts is recorded and stopped by "down";
 # nothing else is touched.
 
@@ -25,12 +27,16 @@ set -u
 umask 022
 export LC_ALL=C
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+# The caller's libpq settings must not leak into the lab.
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGPASSFILE \
+    PGSERVICE PGSERVICEFILE PGOPTIONS PGSSLMODE
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PORT_LOCKS=/tmp/recall-lab-ports
 VMAIL_USER=recallvm
 LAB_USERS="alice bob carol dave erin recall"
+BIN_DIR=${LAB_BIN_DIR:-$REPO/build/bin}
 
 note() { echo "# $*"; }
 err() { echo "# lab: $*" >&2; }
@@ -45,12 +51,15 @@ usage() {
 
 now_ms() { date +%s%3N; }
 
-# proc_start PID: the process start time (jiffies since boot), or nothing.
+# proc_start PID: the process start time (jiffies since boot); fails when
+# PID does not run. A zombie does not run: our daemons are reparented to
+# init when lab.sh exits, and init may take seconds to reap them.
 proc_start() {
 	local s
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	s=${s##*) }
 	set -- $s
+	case "$1" in Z|X|x) return 1 ;; esac
 	echo "${20}"
 }
 
@@ -90,12 +99,14 @@ listening() {
 		tcp_open "$1"
 	fi
 }
+# port_free PORT: no socket uses PORT. (21000-29900 lies below Linux's
+# ephemeral range, so client connections do not take our ports.)
 port_free() {
-	tcp_open "$1" && return 1
 	if command -v ss >/dev/null 2>&1; then
-		ss -Htan "sport = :$1" 2>/dev/null | grep -q . && return 1
+		! ss -Htan "sport = :$1" 2>/dev/null | grep -q .
+	else
+		! tcp_open "$1"
 	fi
-	return 0
 }
 
 # show_log FILE [N]: the last N lines of FILE as "# " lines on stderr.
@@ -136,17 +147,20 @@ claim_ports() {
 			fi
 			continue
 		fi
+		# port-claim before owner: a claim whose owner is written but
+		# whose lab has no port-claim file is stale (see above).
+		echo "$lock" > "$D/run/port-claim"
 		echo "$D" > "$lock/owner"
 		ok=1
 		for p in $(seq "$base" $((base + 6))); do
 			port_free "$p" || { ok=0; break; }
 		done
 		if [ "$ok" = 1 ]; then
-			echo "$lock" > "$D/run/port-claim"
 			BASE=$base
 			return 0
 		fi
 		rm -rf "$lock"
+		rm -f "$D/run/port-claim"
 	done
 	die "no free block of ports found"
 }
@@ -559,20 +573,22 @@ start_dovecot() {
 	    die "Dovecot's LMTP socket is missing"
 }
 
-# start_prog NAME PGROLE SOCKET: start build/bin/NAME in the foreground mode
+# start_prog NAME PGROLE SOCKET: start $BIN_DIR/NAME in the foreground mode
 # in the background, wait for SOCKET.
 start_prog() {
 	local name=$1 role=$2 sock=$3 pid
 	rm -f "$sock"
-	env -u PGHOST -u PGPORT -u PGDATABASE -u PGPASSWORD -u PGSERVICE \
-	    PGUSER="$role" "$REPO/build/bin/$name" -f -c "$D/etc/recall.conf" \
+	env -u PGHOST -u PGDATABASE PGUSER="$role" \
+	    "$BIN_DIR/$name" -f -c "$D/etc/recall.conf" \
 	    < /dev/null >> "$D/log/$name.log" 2>&1 &
 	pid=$!
 	write_pid "$name" "$pid"
-	if ! wait_for 10 test -S "$sock"; then
+	# Wait for the socket, or for the program to die.
+	if ! wait_for 10 eval "[ -S \"\$sock\" ] || ! alive $pid" ||
+	    [ ! -S "$sock" ]; then
 		show_log "$D/log/$name.log"
 		alive "$pid" || die "$name exited at startup"
-		die "$name did not create $sock"
+		die "$name did not create $sock within 10 s"
 	fi
 }
 
@@ -603,6 +619,7 @@ write_env() {
 		    LAB "$D" \
 		    REPO "$REPO" \
 		    PGHOST "$D/pg/sock" \
+		    PGPORT 5432 \
 		    PGDATABASE recall \
 		    SMTP_PORT "$SMTP_PORT" \
 		    IMAP_PORT "$IMAP_PORT" \
@@ -618,15 +635,18 @@ write_env() {
 		    POSTFIX_CONF "$D/postfix/etc" \
 		    DOVECOT_CONF "$D/etc/dovecot.conf" \
 		    DOVEADM_KEY "$DOVEADM_KEY_VALUE" \
+		    DOVEADM_KEY_FILE "$D/etc/doveadm.key" \
+		    TAG_KEY_FILE "$D/etc/tag.key" \
 		    MAILLOG "$D/log/maillog" \
 		    DOVECOT_LOG "$D/log/dovecot.log" \
 		    LAB_MILTER "$USE_MILTER" \
-		    LAB_RECALLD "$USE_RECALLD"
+		    LAB_RECALLD "$USE_RECALLD" \
+		    LAB_BIN_DIR "$BIN_DIR"
 	} > "$tmp" && mv "$tmp" "$D/env"
 }
 
 cmd_up() {
-	local t0 t1 m=$REPO/build/bin/recall-milter r=$REPO/build/bin/recalld
+	local t0 t1 m=$BIN_DIR/recall-milter r=$BIN_DIR/recalld
 	t0=$(now_ms)
 	[ "$(id -u)" = 0 ] || die "lab.sh must run as root"
 	for c in postfix postconf dovecot doveadm smtp-sink psql runuser; do
@@ -645,7 +665,7 @@ cmd_up() {
 		note "LAB_NO_MILTER=1: no milter"
 	elif [ ! -x "$m" ]; then
 		USE_MILTER=0
-		note "build/bin/recall-milter not built: Postfix runs without the milter"
+		note "$m not built: Postfix runs without the milter"
 	fi
 	USE_RECALLD=1
 	if [ "${LAB_NO_RECALLD:-0}" = 1 ]; then
@@ -653,7 +673,7 @@ cmd_up() {
 		note "LAB_NO_RECALLD=1: no recalld"
 	elif [ ! -x "$r" ]; then
 		USE_RECALLD=0
-		note "build/bin/recalld not built: not started"
+		note "$r not built: not started"
 	fi
 
 	# From here on, a failure stops what was started.
@@ -661,6 +681,7 @@ cmd_up() {
 
 	ensure_vmail_user
 	make_dirs
+	echo "$BIN_DIR" > "$D/run/bin-dir"
 	claim_ports
 	set_ports
 	write_secrets
@@ -685,89 +706,141 @@ cmd_up() {
 
 # ---- stop ----------------------------------------------------------------
 
-# stop_pidfile NAME: TERM, then KILL after 5 s, the process in NAME.pid -
-# only when it is still the process that was recorded.
-stop_pidfile() {
-	local f=$D/run/$1.pid pid st n
-	[ -f "$f" ] || return 0
+# pidfile_pid NAME: "PID START" from $D/run/NAME.pid when that process still
+# runs; nothing otherwise.
+pidfile_pid() {
+	local f=$D/run/$1.pid pid st
+	[ -f "$f" ] || return 1
 	read -r pid st < "$f"
-	if alive "$pid" "$st"; then
-		kill -TERM "$pid" 2>/dev/null
-		n=50
-		while [ $n -gt 0 ] && alive "$pid" "$st"; do
-			sleep 0.1
-			n=$((n - 1))
-		done
-		if alive "$pid" "$st"; then
-			note "$1 ($pid) did not stop on TERM, sending KILL"
-			kill -KILL "$pid" 2>/dev/null
-			sleep 0.1
+	[ -n "$st" ] && alive "$pid" "$st" && echo "$pid $st"
+}
+
+# stop_pidfiles NAME...: TERM the processes in NAME.pid (only when each is
+# still the process that was recorded), wait for them, KILL after 6 s.
+# (libmilter's listener notices a stop only when its 5 s poll times out, so a
+# milter needs up to 5 s to exit on TERM.)
+stop_pidfiles() {
+	local name p pids="" n left
+	for name in "$@"; do
+		if p=$(pidfile_pid "$name"); then
+			set -- $p
+			kill -TERM "$1" 2>/dev/null
+			pids="$pids $1:$2:$name"
 		fi
-	fi
-	rm -f "$f"
+	done
+	n=60
+	while :; do
+		left=""
+		for p in $pids; do
+			alive "${p%%:*}" "$(echo "$p" | cut -d: -f2)" && left="$left $p"
+		done
+		[ -z "$left" ] || [ $n -le 0 ] && break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	for p in $left; do
+		note "${p##*:} (${p%%:*}) did not stop on TERM within 6 s, sending KILL"
+		kill -KILL "${p%%:*}" 2>/dev/null
+	done
+	for name in "$@"; do
+		rm -f "$D/run/$name.pid"
+	done
 }
 
 # leftovers: processes of the lab's programs whose working directory is
 # below $D (Postfix daemons live in the queue directory, Dovecot's in
-# base_dir or a mail home, PostgreSQL's in the data directory).
+# base_dir, PostgreSQL's in the data directory; imap/pop3 in a mail home).
 leftovers() {
 	local p cwd exe
-	for p in /proc/[0-9]*; do
-		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+	find /proc -mindepth 2 -maxdepth 2 -name cwd -printf '%h %l\n' 2>/dev/null |
+	while read -r p cwd; do
 		case "$cwd" in "$D"|"$D"/*) ;; *) continue ;; esac
 		exe=$(readlink "$p/exe" 2>/dev/null) || continue
 		case "$exe" in
 		/usr/lib/postfix/*|/usr/sbin/postfix|/usr/sbin/dovecot|\
 		/usr/lib/dovecot/*|/usr/bin/doveadm|/usr/lib/postgresql/*|\
-		/usr/sbin/smtp-sink|"$REPO"/build/bin/*)
+		/usr/sbin/smtp-sink|"$BIN_DIR"/*)
 			echo "${p#/proc/}" ;;
 		esac
 	done
 }
 
-cmd_down() {
-	local pid n left e=$D/postfix/etc
-	[ -d "$D" ] || { note "$D does not exist"; return 0; }
-	stop_pidfile recalld
-	stop_pidfile recall-milter
+# pid_entry PID: "PID:START" for a running PID (nothing otherwise); see
+# still_running.
+pid_entry() {
+	local st
+	[ -n "$1" ] && st=$(proc_start "$1") && echo "$1:$st"
+}
 
+# still_running ENTRY...: the PIDs of the "PID:START" entries that still run
+# (a PID reused by another process does not count).
+still_running() {
+	local p
+	for p in "$@"; do
+		alive "${p%%:*}" "${p#*:}" && echo "${p%%:*}"
+	done
+}
+
+cmd_down() {
+	local pid n left e=$D/postfix/etc waitfor="" t0 t1
+	[ -d "$D" ] || { note "$D does not exist"; return 0; }
+	# Finish the job even when the reader of our output or the user goes.
+	trap '' INT HUP PIPE
+	t0=$(now_ms)
+
+	# Dovecot's master takes ~3 s to exit and a libmilter filter up to 5 s,
+	# so TERM all of them at once and wait afterwards. PostgreSQL goes
+	# last: recalld and the milter may write to it while they stop.
+	pid=$(cat "$D/dovecot/run/master.pid" 2>/dev/null)
+	if [ -n "$pid" ] && alive "$pid" &&
+	    [ "$(readlink "/proc/$pid/cwd")" = "$D/dovecot/run" ]; then
+		waitfor="$waitfor $(pid_entry "$pid")"
+		kill -TERM "$pid"       # what "doveadm stop" does, without its wait
+	fi
+	for n in sink defer-sink; do
+		if pid=$(pidfile_pid "$n"); then
+			kill -TERM "${pid% *}" 2>/dev/null
+			waitfor="$waitfor ${pid/ /:}"
+		fi
+	done
 	if [ -f "$e/main.cf" ] && [ -d "$D/postfix/spool" ] &&
 	    postfix -c "$e" status > /dev/null 2>&1; then
+		pid=$(tr -dc 0-9 < "$D/postfix/spool/pid/master.pid" 2>/dev/null)
+		waitfor="$waitfor $(pid_entry "$pid")"
 		postfix -c "$e" stop >> "$D/log/lab.log" 2>&1
 	fi
-	if [ -f "$D/dovecot/run/master.pid" ]; then
-		pid=$(cat "$D/dovecot/run/master.pid")
-		if alive "$pid"; then
-			doveadm -c "$D/etc/dovecot.conf" stop >> "$D/log/lab.log" 2>&1 ||
-			    kill -TERM "$pid" 2>/dev/null
-		fi
-	fi
-	stop_pidfile sink
-	stop_pidfile defer-sink
+	stop_pidfiles recalld recall-milter
 	if [ -f "$D/pg/data/postmaster.pid" ]; then
-		as_postgres "$(pg_bindir)/pg_ctl" -D "$D/pg/data" -m fast -w -t 20 \
+		pid=$(head -n 1 "$D/pg/data/postmaster.pid")
+		waitfor="$waitfor $(pid_entry "$pid")"
+		as_postgres "$(pg_bindir)/pg_ctl" -D "$D/pg/data" -m fast -W \
 		    stop >> "$D/log/lab.log" 2>&1
 	fi
 
-	# Wait for the daemons' children to go, then KILL what is left.
-	n=50
-	left=$(leftovers)
-	while [ -n "$left" ] && [ $n -gt 0 ]; do
+	# Wait for the masters and their children (10 s), then KILL.
+	n=100
+	while [ $n -gt 0 ]; do
+		left=$(still_running $waitfor)
+		[ -z "$left" ] && left=$(leftovers)
+		[ -z "$left" ] && break
 		sleep 0.1
 		n=$((n - 1))
-		left=$(leftovers)
 	done
 	if [ -n "$left" ]; then
-		note "killing leftover lab processes:" $left
+		left=$( (still_running $waitfor; leftovers) | sort -u)
+		note "killing lab processes still running after 10 s:" $left
 		kill -KILL $left 2>/dev/null
-		sleep 0.2
+		sleep 0.3
 	fi
+	rm -f "$D/run/sink.pid" "$D/run/defer-sink.pid"
 	release_ports
 	left=$(leftovers)
 	if [ -n "$left" ]; then
 		err "processes still running below $D:" $left
 		return 1
 	fi
+	t1=$(now_ms)
+	note "lab down in $D ($(( (t1 - t0) / 1000 )).$(printf %03d $(( (t1 - t0) % 1000 ))) s)"
 	return 0
 }
 
@@ -777,28 +850,37 @@ cmd_status() {
 	local rc=0 f pid st name
 	[ -f "$D/env" ] || { note "$D: no lab (no env file)"; return 1; }
 	. "$D/env"
-	chk() {
-		if "$@" ; then echo "up"; else echo "DOWN"; rc=1; fi
+	# show NAME CMD...: "up" when CMD succeeds.
+	show() {
+		local name=$1
+		shift
+		if "$@" > /dev/null 2>&1; then
+			printf '%-14s up\n' "$name"
+		else
+			printf '%-14s DOWN\n' "$name"
+			rc=1
+		fi
 	}
-	printf '%-12s %s\n' postgresql "$(chk test -n "$(as_postgres "$(pg_bindir)/pg_ctl" -D "$D/pg/data" status 2>/dev/null | grep 'server is running')")"
-	printf '%-12s %s\n' dovecot "$(chk listening "$IMAP_PORT")"
-	printf '%-12s %s\n' postfix "$(chk postfix -c "$POSTFIX_CONF" status 2>/dev/null)"
-	printf '%-12s %s\n' smtp "$(chk listening "$SMTP_PORT")"
+	show postgresql as_postgres "$(pg_bindir)/pg_ctl" -D "$D/pg/data" status
+	show dovecot listening "$IMAP_PORT"
+	show postfix postfix -c "$POSTFIX_CONF" status
+	show smtp listening "$SMTP_PORT"
 	for name in sink defer-sink recall-milter recalld; do
 		f=$D/run/$name.pid
 		if [ -f "$f" ]; then
 			read -r pid st < "$f"
 			if alive "$pid" "$st"; then
-				printf '%-12s up (pid %s)\n' "$name" "$pid"
+				printf '%-14s up (pid %s)\n' "$name" "$pid"
 			else
-				printf '%-12s DOWN\n' "$name"
+				printf '%-14s DOWN\n' "$name"
 				rc=1
 			fi
 		else
-			printf '%-12s not started\n' "$name"
+			printf '%-14s not started\n' "$name"
 		fi
 	done
-	echo "ports: smtp $SMTP_PORT imap $IMAP_PORT webmail $WEBMAIL_PORT pop3 $POP3_PORT doveadm $DOVEADM_PORT sink $SINK_PORT defer $DEFER_PORT"
+	echo "ports: smtp $SMTP_PORT imap $IMAP_PORT webmail $WEBMAIL_PORT" \
+	    "pop3 $POP3_PORT doveadm $DOVEADM_PORT sink $SINK_PORT defer $DEFER_PORT"
 	return $rc
 }
 
@@ -807,10 +889,12 @@ cmd_restart() {
 	. "$D/env"
 	case "${1:-}" in
 	milter)
-		stop_pidfile recall-milter
+		[ "$LAB_MILTER" = 1 ] ||
+		    die "this lab runs without the milter (Postfix is not configured for it)"
+		stop_pidfiles recall-milter
 		start_milter ;;
 	recalld)
-		stop_pidfile recalld
+		stop_pidfiles recalld
 		start_prog recalld recalld "$D/run/recalld.sock" ;;
 	*) usage ;;
 	esac
@@ -819,6 +903,9 @@ cmd_restart() {
 [ $# -ge 2 ] || usage
 CMD=$1
 D=${2%/}
+if [ "$CMD" != up ] && [ -s "$D/run/bin-dir" ]; then
+	BIN_DIR=$(cat "$D/run/bin-dir")
+fi
 case "$CMD" in
 up) cmd_up ;;
 down)
