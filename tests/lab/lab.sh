@@ -234,6 +234,7 @@ mailing_lists = [ "lists.example.test" ];
 tag = { key_file = "$D/etc/tag.key"; };
 milter = {
   socket = "unix:$D/run/milter.sock";
+  socket_group = "postfix";                 # Postfix connects as user postfix
   internal_networks = [ "127.0.0.1/32" ];   # 127.0.0.5 etc. count as outside
   spool_dir = "$D/spool/recall";
   on_db_error = "spool";
