@@ -58,7 +58,7 @@ $(BUILD)/asan/lib/librecall.a: $(call obj,$(BUILD)/asan,$(LIB_SRC))
 
 $(BUILD)/bin/recall-milter: $(MILTER_OBJ) $(BUILD)/lib/librecall.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lmilter $(LDLIBS_LIB)
+	$(CC) $(CFLAGS) -o $@ $^ -lmilter -ljansson $(LDLIBS_LIB)
 
 $(BUILD)/bin/recalld: $(RECALLD_OBJ) $(BUILD)/lib/librecall.a
 	@mkdir -p $(dir $@)
@@ -71,7 +71,7 @@ $(BUILD)/bin/recallctl: $(RECALLCTL_OBJ) $(BUILD)/lib/librecall.a
 # Unit tests.  test_milter_*.c link the milter's objects (not main.c) with
 # tests/unit/fake_libmilter.c instead of libmilter; test_recalld_*.c link the
 # daemon's objects (not main.c); the others link the shared library only.
-unit_objs = $(if $(filter test_milter_%,$(1)),$(filter-out %/milter/main.o,$(call obj,$(2),$(MILTER_SRC))) $(2)/obj/tests/unit/fake_libmilter.o,)$(if $(filter test_recalld_%,$(1)),$(filter-out %/recalld/main.o,$(call obj,$(2),$(RECALLD_SRC))),)
+unit_objs = $(if $(filter test_milter_%,$(1)),$(filter-out %/milter/main.o,$(call obj,$(2),$(MILTER_SRC))) $(2)/obj/tests/unit/fake_libmilter.o,)$(if $(filter test_recalld_%,$(1)),$(filter-out %/recalld/main.o,$(call obj,$(2),$(RECALLD_SRC))),)$(if $(filter test_recallctl_%,$(1)),$(filter-out %/recalld/recallctl.o,$(call obj,$(2),$(RECALLCTL_SRC))),)
 unit_libs = $(if $(filter test_recalld_%,$(1)),-lcurl -ljansson,) -ljansson
 
 UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -94,6 +94,7 @@ $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c $(wildcard lib/*.h milter/*.h recall
 $(BUILD)/obj/tests/unit/test_milter_%.o $(BUILD)/asan/obj/tests/unit/test_milter_%.o: TEST_INC = -Imilter
 $(BUILD)/obj/tests/unit/fake_libmilter.o $(BUILD)/asan/obj/tests/unit/fake_libmilter.o: TEST_INC = -Imilter
 $(BUILD)/obj/tests/unit/test_recalld_%.o $(BUILD)/asan/obj/tests/unit/test_recalld_%.o: TEST_INC = -Irecalld
+$(BUILD)/obj/tests/unit/test_recallctl_%.o $(BUILD)/asan/obj/tests/unit/test_recallctl_%.o: TEST_INC = -Irecalld
 
 unit: $(UNIT_BIN) $(ASAN_BIN)
 

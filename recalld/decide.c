@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "decide.h"
-#include "strbuf.h"
+#include "sbuf.h"
 #include "xalloc.h"
 
 static const char *const outcome_names[OUTCOME_COUNT] = {
@@ -69,18 +69,14 @@ decide_duration(long seconds, char *buf, size_t size)
 		{ 1, "second" },
 	};
 	size_t i;
-	long n = 0;
+	long n;
 
 	if (seconds < 0)
 		seconds = 0;
-	/* The largest unit that divides evenly, else the largest that fits. */
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+	/* The largest unit that divides evenly: exact, never rounded. */
+	for (i = 0; i + 1 < sizeof(units) / sizeof(units[0]); i++) {
 		if (seconds >= units[i].secs && seconds % units[i].secs == 0)
 			break;
-	}
-	if (i == sizeof(units) / sizeof(units[0])) {
-		for (i = 0; units[i].secs > seconds && units[i].secs > 1; i++)
-			;
 	}
 	n = seconds / units[i].secs;
 	snprintf(buf, size, "%ld %s%s", n, units[i].unit, n == 1 ? "" : "s");
@@ -89,10 +85,10 @@ decide_duration(long seconds, char *buf, size_t size)
 
 /* " at T" when at is known. */
 static void
-add_at(struct strbuf *sb, const char *at)
+add_at(struct sbuf *sb, const char *at)
 {
 	if (at != NULL && *at != '\0')
-		strbuf_addf(sb, " at %s", at);
+		sbuf_addf(sb, " at %s", at);
 }
 
 static const struct decide_exposure *
@@ -113,26 +109,26 @@ or_unknown(const char *s)
 }
 
 /* Each rule: does its outcome hold?  If so, append the reason. */
-typedef bool rule_fn(const struct decide_input *, struct strbuf *);
+typedef bool rule_fn(const struct decide_input *, struct sbuf *);
 
 static bool
-rule_opted_out(const struct decide_input *in, struct strbuf *sb)
+rule_opted_out(const struct decide_input *in, struct sbuf *sb)
 {
 	if (!in->opted_out)
 		return false;
-	strbuf_addf(sb, "%s is in policy.opt_out: its mail is never recalled",
+	sbuf_addf(sb, "%s is in policy.opt_out: its mail is never recalled",
 	    in->recipient);
 	return true;
 }
 
 static bool
-rule_expired(const struct decide_input *in, struct strbuf *sb)
+rule_expired(const struct decide_input *in, struct sbuf *sb)
 {
 	char age[32], max[32];
 
 	if (in->age <= in->max_age)
 		return false;
-	strbuf_addf(sb, "submitted %s ago; mail older than %s "
+	sbuf_addf(sb, "submitted %s ago; mail older than %s "
 	    "(policy.max_age) cannot be recalled",
 	    decide_duration(in->age, age, sizeof(age)),
 	    decide_duration(in->max_age, max, sizeof(max)));
@@ -140,86 +136,88 @@ rule_expired(const struct decide_input *in, struct strbuf *sb)
 }
 
 static bool
-rule_left_external(const struct decide_input *in, struct strbuf *sb)
+rule_left_external(const struct decide_input *in, struct sbuf *sb)
 {
-	if (in->class != ADDR_EXTERNAL)
+	/* Held in our queue (hold_external), it has not left yet. */
+	if (in->class != ADDR_EXTERNAL
+	    || in->delivery == DECIDE_DELIVERY_HELD)
 		return false;
-	strbuf_addf(sb, "delivered to an address outside %s",
+	sbuf_addf(sb, "delivered to an address outside %s",
 	    or_unknown(in->local_domains));
 	return true;
 }
 
 static bool
-rule_left_list(const struct decide_input *in, struct strbuf *sb)
+rule_left_list(const struct decide_input *in, struct sbuf *sb)
 {
 	const struct decide_exposure *e;
 
 	if (in->class == ADDR_LIST) {
-		strbuf_addf(sb, "%s is a mailing list; the list sent it on "
+		sbuf_addf(sb, "%s is a mailing list; the list sent it on "
 		    "to its members", in->recipient);
 		return true;
 	}
 	if ((e = find_exposure(in, EXPOSURE_LIST)) == NULL)
 		return false;
-	strbuf_addf(sb, "expanded by the mailing list %s", or_unknown(e->where));
+	sbuf_addf(sb, "expanded by the mailing list %s", or_unknown(e->where));
 	add_at(sb, e->at);
 	return true;
 }
 
 static bool
-rule_left_forwarded(const struct decide_input *in, struct strbuf *sb)
+rule_left_forwarded(const struct decide_input *in, struct sbuf *sb)
 {
 	const struct decide_exposure *e;
 
 	if ((e = find_exposure(in, EXPOSURE_FORWARDED)) == NULL)
 		return false;
-	strbuf_addf(sb, "forwarded outside the system to %s",
+	sbuf_addf(sb, "forwarded outside the system to %s",
 	    or_unknown(e->where));
 	add_at(sb, e->at);
 	return true;
 }
 
 static bool
-rule_left_mobile(const struct decide_input *in, struct strbuf *sb)
+rule_left_mobile(const struct decide_input *in, struct sbuf *sb)
 {
 	const struct decide_exposure *e;
 
 	if ((e = find_exposure(in, EXPOSURE_MOBILE)) == NULL)
 		return false;
-	strbuf_addf(sb, "synced to a mobile device through %s",
+	sbuf_addf(sb, "synced to a mobile device through %s",
 	    or_unknown(e->where));
 	add_at(sb, e->at);
 	return true;
 }
 
 static bool
-rule_left_pop3(const struct decide_input *in, struct strbuf *sb)
+rule_left_pop3(const struct decide_input *in, struct sbuf *sb)
 {
 	const struct decide_exposure *e;
 
 	if ((e = find_exposure(in, EXPOSURE_POP3)) == NULL)
 		return false;
-	strbuf_addf(sb, "body downloaded over POP3 from %s",
+	sbuf_addf(sb, "body downloaded over POP3 from %s",
 	    or_unknown(e->where));
 	add_at(sb, e->at);
 	return true;
 }
 
 static bool
-rule_left_imap(const struct decide_input *in, struct strbuf *sb)
+rule_left_imap(const struct decide_input *in, struct sbuf *sb)
 {
 	const struct decide_exposure *e;
 
 	if ((e = find_exposure(in, EXPOSURE_IMAP)) == NULL)
 		return false;
-	strbuf_addf(sb, "body downloaded over IMAP from %s",
+	sbuf_addf(sb, "body downloaded over IMAP from %s",
 	    or_unknown(e->where));
 	add_at(sb, e->at);
 	return true;
 }
 
 static bool
-rule_read(const struct decide_input *in, struct strbuf *sb)
+rule_read(const struct decide_input *in, struct sbuf *sb)
 {
 	size_t i;
 
@@ -227,7 +225,7 @@ rule_read(const struct decide_input *in, struct strbuf *sb)
 		return false;
 	for (i = 0; i < in->n_copies; i++) {
 		if (in->copies[i].seen) {
-			strbuf_addf(sb, "read (\\Seen) in %s before the recall",
+			sbuf_addf(sb, "read (\\Seen) in %s before the recall",
 			    in->copies[i].mailbox);
 			return true;
 		}
@@ -236,41 +234,42 @@ rule_read(const struct decide_input *in, struct strbuf *sb)
 }
 
 static bool
-rule_not_found(const struct decide_input *in, struct strbuf *sb)
+rule_not_found(const struct decide_input *in, struct sbuf *sb)
 {
 	if (in->delivery == DECIDE_DELIVERY_QUEUED
 	    || in->delivery == DECIDE_DELIVERY_HELD)
 		return false;
 	if (in->store == DECIDE_STORE_NO_USER) {
-		strbuf_addf(sb, "no such mailbox: the mail store does not know "
+		sbuf_addf(sb, "no such mailbox: the mail store does not know "
 		    "%s", in->recipient);
 		return true;
 	}
-	if (in->store != DECIDE_STORE_OK || in->n_copies > 0)
+	if (in->store != DECIDE_STORE_OK || in->n_copies > 0
+	    || in->prior_request > 0)
 		return false;
-	strbuf_adds(sb, "no copy is in the mailbox any more "
+	sbuf_adds(sb, "no copy is in the mailbox any more "
 	    "(deleted by the recipient)");
 	return true;
 }
 
 static bool
-rule_pending(const struct decide_input *in, struct strbuf *sb)
+rule_pending(const struct decide_input *in, struct sbuf *sb)
 {
 	if (in->delivery == DECIDE_DELIVERY_QUEUED) {
-		strbuf_adds(sb, "not delivered yet; will be retried");
+		sbuf_adds(sb, "not delivered yet; will be retried");
 		return true;
 	}
 	if (in->delivery == DECIDE_DELIVERY_HELD)
 		return false;
 	if (in->store == DECIDE_STORE_UNREACHABLE) {
-		strbuf_addf(sb, "the mail store is unreachable (%s); "
+		sbuf_addf(sb, "the mail store is unreachable (%s); "
 		    "will be retried", in->store_error != NULL
 		    ? in->store_error : "no detail");
 		return true;
 	}
 	if (in->store == DECIDE_STORE_NOT_ASKED) {
 		/* A caller bug; never remove what we did not look at. */
-		strbuf_adds(sb, "the mail store was not consulted");
+		sbuf_adds(sb, "the mail store was not consulted");
 		return true;
 	}
 	return false;
@@ -295,7 +294,7 @@ static const struct {
 
 /* The mailboxes of the copies, "INBOX" or "INBOX, Archive". */
 static void
-add_mailboxes(struct strbuf *sb, const struct decide_copy *c, size_t n)
+add_mailboxes(struct sbuf *sb, const struct decide_copy *c, size_t n)
 {
 	size_t i, j;
 
@@ -306,15 +305,15 @@ add_mailboxes(struct strbuf *sb, const struct decide_copy *c, size_t n)
 		if (j < i)
 			continue;
 		if (i > 0)
-			strbuf_adds(sb, ", ");
-		strbuf_adds(sb, c[i].mailbox);
+			sbuf_adds(sb, ", ");
+		sbuf_adds(sb, c[i].mailbox);
 	}
 }
 
 void
 decide(const struct decide_input *in, struct decision *d)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct sbuf sb = SBUF_INIT;
 	size_t i;
 	bool any_seen = false;
 
@@ -324,7 +323,7 @@ decide(const struct decide_input *in, struct decision *d)
 		if (rules[i].holds(in, &sb)) {
 			d->outcome = rules[i].outcome;
 			d->act = false;
-			d->reason = strbuf_detach(&sb);
+			d->reason = sbuf_detach(&sb);
 			return;
 		}
 	}
@@ -332,28 +331,36 @@ decide(const struct decide_input *in, struct decision *d)
 	/* Nothing stops the recall. */
 	if (in->delivery == DECIDE_DELIVERY_HELD) {
 		d->outcome = OUTCOME_HELD_RECALLED;
-		strbuf_adds(&sb, in->dry_run
+		sbuf_adds(&sb, in->dry_run
 		    ? "held in the MTA queue; would be deleted before it leaves"
 		    : "held in the MTA queue; to be deleted before it leaves");
+	} else if (in->n_copies == 0 && in->prior_request > 0) {
+		/* Nothing left to do: our own earlier recall removed it. */
+		d->outcome = OUTCOME_RECALLED;
+		sbuf_addf(&sb, "already recalled by request %lld",
+		    in->prior_request);
+		add_at(&sb, in->prior_at);
+		d->reason = sbuf_detach(&sb);
+		return;
 	} else {
 		d->outcome = OUTCOME_RECALLED;
 		for (i = 0; i < in->n_copies; i++)
 			any_seen |= in->copies[i].seen;
-		strbuf_adds(&sb, any_seen ? "read, recalled by policy "
+		sbuf_adds(&sb, any_seen ? "read, recalled by policy "
 		    "(policy.recall_read) in " : "unread in ");
 		add_mailboxes(&sb, in->copies, in->n_copies);
 		if (in->dry_run)
-			strbuf_adds(&sb, "; would be recalled");
+			sbuf_adds(&sb, "; would be recalled");
 	}
 	d->act = !in->dry_run;
-	d->reason = strbuf_detach(&sb);
+	d->reason = sbuf_detach(&sb);
 }
 
 void
 decide_removal(const struct decide_removal *r, size_t n,
     long quarantine_days, struct decision *d)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct sbuf sb = SBUF_INIT;
 	size_t i;
 
 	decision_clear(d);
@@ -361,19 +368,19 @@ decide_removal(const struct decide_removal *r, size_t n,
 	for (i = 0; i < n; i++) {
 		if (!r[i].gone && r[i].seen) {
 			d->outcome = OUTCOME_READ;
-			strbuf_addf(&sb, "read (\\Seen) in %s just before the "
+			sbuf_addf(&sb, "read (\\Seen) in %s just before the "
 			    "recall", r[i].mailbox);
-			d->reason = strbuf_detach(&sb);
+			d->reason = sbuf_detach(&sb);
 			return;
 		}
 	}
 	for (i = 0; i < n; i++) {
 		if (!r[i].gone) {
 			d->outcome = OUTCOME_PENDING;
-			strbuf_addf(&sb, "could not be removed from %s (%s); "
+			sbuf_addf(&sb, "could not be removed from %s (%s); "
 			    "will be retried", r[i].mailbox, r[i].error != NULL
 			    ? r[i].error : "still in the mailbox");
-			d->reason = strbuf_detach(&sb);
+			d->reason = sbuf_detach(&sb);
 			return;
 		}
 	}
@@ -383,7 +390,7 @@ decide_removal(const struct decide_removal *r, size_t n,
 		return;
 	}
 	d->outcome = OUTCOME_RECALLED;
-	strbuf_adds(&sb, "removed unread from ");
+	sbuf_adds(&sb, "removed unread from ");
 	for (i = 0; i < n; i++) {
 		size_t j;
 
@@ -393,12 +400,12 @@ decide_removal(const struct decide_removal *r, size_t n,
 		if (j < i)
 			continue;
 		if (i > 0)
-			strbuf_adds(&sb, ", ");
-		strbuf_adds(&sb, r[i].mailbox);
+			sbuf_adds(&sb, ", ");
+		sbuf_adds(&sb, r[i].mailbox);
 	}
-	strbuf_addf(&sb, "; kept in quarantine for %ld day%s",
+	sbuf_addf(&sb, "; kept in quarantine for %ld day%s",
 	    quarantine_days, quarantine_days == 1 ? "" : "s");
-	d->reason = strbuf_detach(&sb);
+	d->reason = sbuf_detach(&sb);
 }
 
 void

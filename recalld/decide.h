@@ -106,6 +106,13 @@ struct decide_input {
 	size_t n_copies;
 	const struct decide_exposure *exposures;
 	size_t n_exposures;
+	/*
+	 * An earlier request already recalled this recipient's copy (0 when
+	 * none): with no copy left, the outcome stays "recalled", so a
+	 * repeated recall is idempotent instead of reporting "not-found".
+	 */
+	long long prior_request;
+	const char *prior_at;		/* RFC 3339; may be NULL */
 };
 
 struct decision {

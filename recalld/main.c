@@ -1,0 +1,314 @@
+/*
+ * recalld - the recall daemon: serves recallctl over the control socket,
+ * decides, removes copies through the doveadm HTTP API, records in
+ * PostgreSQL.  See recalld(8).
+ *
+ * Start-up (still privileged): load recall.conf, the tag keys and the
+ * doveadm API key, open the control socket, connect to PostgreSQL (a
+ * failure here is logged and retried at each request), then drop to
+ * recalld.user when set.  Then one single-threaded poll loop over the
+ * control socket and a signalfd:
+ *
+ *   SIGTERM, SIGINT  remove the socket and exit 0
+ *   SIGHUP           reload recall.conf, the tag keys and the API key;
+ *                    on any error keep the running configuration
+ *
+ * A request runs to its end before the next is accepted.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "tag.h"
+#include "xalloc.h"
+
+#ifndef RECALL_VERSION
+#define RECALL_VERSION "0.1.0"
+#endif
+
+/* Everything a configuration (re)load produces. */
+struct loaded {
+	struct recall_cfg *cfg;
+	struct tag_keys keys;
+	struct store *store;
+};
+
+static void
+loaded_free(struct loaded *l)
+{
+	tag_keys_free(&l->keys);
+	store_free(&l->store);
+	cfg_free(&l->cfg);
+}
+
+/*
+ * Load the configuration and the secrets it names.  Returns 0, or -1 with
+ * every problem in *errors_r (heap).
+ */
+static int
+load_all(const char *path, struct loaded *l, char **errors_r)
+{
+	char *err = NULL;
+
+	memset(l, 0, sizeof(*l));
+	if (cfg_load(path, CFG_SCOPE_ALL, &l->cfg, errors_r) < 0)
+		return -1;
+	if (tag_keys_load(l->cfg->tag_key_file, &l->keys, &err) < 0) {
+		*errors_r = xasprintf("tag.key_file: %s", err);
+		free(err);
+		loaded_free(l);
+		return -1;
+	}
+	if (l->keys.n == 0) {
+		*errors_r = xasprintf("tag.key_file: %s holds no key",
+		    l->cfg->tag_key_file);
+		loaded_free(l);
+		return -1;
+	}
+	if (store_open(l->cfg, &l->store, &err) < 0) {
+		*errors_r = xasprintf("store.doveadm_key_file: %s", err);
+		free(err);
+		loaded_free(l);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+db_ready(struct recall_env *env, char **error_r)
+{
+	if (env->db != NULL && db_alive(env->db))
+		return 0;
+	db_close(&env->db);
+	if (db_open(env->cfg->db_conninfo, &env->db, error_r) < 0)
+		return -1;
+	log_info("connected to the database");
+	return 0;
+}
+
+/* setgroups, setresgid, setresuid; then verify root cannot come back. */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL || geteuid() != 0)
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx(EX_NOUSER, "recalld.user: no such user: %s", user);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0
+	    || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0
+	    || setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		fatal(EX_OSERR, "cannot drop privileges to %s", user);
+	if (pw->pw_uid != 0 && setuid(0) == 0)
+		fatalx(EX_OSERR, "privileges not dropped: setuid(0) worked");
+	log_info("running as %s", user);
+}
+
+static void
+reload(const char *path, struct loaded *cur, struct recall_env *env)
+{
+	struct loaded next;
+	char *errors = NULL;
+
+	if (load_all(path, &next, &errors) < 0) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", errors);
+		free(errors);
+		return;
+	}
+	if (strcmp(next.cfg->recalld.control_socket,
+	    cur->cfg->recalld.control_socket) != 0)
+		log_warnx("recalld.control_socket changed: restart recalld to "
+		    "move the socket");
+	if (strcmp(next.cfg->db_conninfo, cur->cfg->db_conninfo) != 0)
+		db_close(&env->db);	/* reconnects at the next request */
+	loaded_free(cur);
+	*cur = next;
+	env->cfg = cur->cfg;
+	env->keys = &cur->keys;
+	env->store = cur->store;
+	log_info("configuration reloaded");
+}
+
+static _Noreturn void
+usage(int code)
+{
+	fprintf(code == 0 ? stdout : stderr,
+	    "usage: recalld [-dfhnV] [-c file]\n"
+	    "  -c file  configuration (default %s)\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -f       stay in the foreground, log to stderr\n"
+	    "  -d       debug: foreground, verbose log to stderr\n"
+	    "  -h       this help\n"
+	    "  -V       print the version\n", CFG_DEFAULT_PATH);
+	exit(code);
+}
+
+static int
+check_only(const char *path)
+{
+	struct loaded l;
+	char *errors = NULL, *err = NULL;
+	int ret = 0;
+
+	if (cfg_load(path, CFG_SCOPE_ALL, &l.cfg, &errors) < 0) {
+		fprintf(stderr, "%s", errors);
+		if (errors[0] != '\0' && errors[strlen(errors) - 1] != '\n')
+			fputc('\n', stderr);
+		free(errors);
+		return EX_CONFIG;
+	}
+	memset(&l.keys, 0, sizeof(l.keys));
+	if (cfg_check_secret_file(l.cfg->store.doveadm_key_file, &err) < 0) {
+		fprintf(stderr, "store.doveadm_key_file: %s\n", err);
+		xfree(&err);
+		ret = EX_CONFIG;
+	}
+	if (tag_keys_load(l.cfg->tag_key_file, &l.keys, &err) < 0) {
+		fprintf(stderr, "tag.key_file: %s\n", err);
+		xfree(&err);
+		ret = EX_CONFIG;
+	}
+	tag_keys_free(&l.keys);
+	cfg_free(&l.cfg);
+	if (ret == 0)
+		printf("configuration OK\n");
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CFG_DEFAULT_PATH;
+	bool check = false, foreground = false, debug = false;
+	struct loaded cur;
+	struct recall_env env;
+	struct pollfd pfd[2];
+	sigset_t mask;
+	char *errors = NULL, *sock_path;
+	int c, lfd, sfd;
+	bool done = false;
+	char *abs_path;
+
+	while ((c = getopt(argc, argv, "c:dfhnV")) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = true;
+			foreground = true;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			check = true;
+			break;
+		case 'V':
+			printf("recalld %s\n", RECALL_VERSION);
+			return 0;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+	if (check)
+		return check_only(path);
+	/* daemon() changes to "/": a reload must find the same file. */
+	if ((abs_path = realpath(path, NULL)) != NULL)
+		path = abs_path;
+
+	log_init("recalld", foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG, debug);
+	if (load_all(path, &cur, &errors) < 0) {
+		fprintf(stderr, "%s\n", errors);
+		log_errx("%s", errors);
+		free(errors);
+		return EX_CONFIG;
+	}
+
+	/* Signals become readable events on a signalfd; nothing async. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal(EX_OSERR, "sigprocmask");
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		fatal(EX_OSERR, "signalfd");
+
+	sock_path = xstrdup(cur.cfg->recalld.control_socket);
+	if ((lfd = server_listen(sock_path, &errors)) < 0)
+		fatalx(EX_UNAVAILABLE, "control socket: %s", errors);
+
+	memset(&env, 0, sizeof(env));
+	env.cfg = cur.cfg;
+	env.keys = &cur.keys;
+	env.store = cur.store;
+	if (db_ready(&env, &errors) < 0) {
+		log_warnx("%s; retrying at each request", errors);
+		xfree(&errors);
+	}
+	if (!foreground && daemon(0, 0) < 0)
+		fatal(EX_OSERR, "daemon");
+	drop_privileges(cur.cfg->recalld.user);
+	log_info("recalld %s listening on %s", RECALL_VERSION, sock_path);
+
+	pfd[0].fd = lfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = sfd;
+	pfd[1].events = POLLIN;
+	while (!done) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal(EX_OSERR, "poll");
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					log_info("SIGHUP: reloading %s", path);
+					reload(path, &cur, &env);
+				} else {
+					log_info("signal %u: exiting",
+					    si.ssi_signo);
+					done = true;
+				}
+			}
+		}
+		if (!done && (pfd[0].revents & POLLIN))
+			server_serve_one(lfd, &env, db_ready);
+	}
+
+	close(lfd);
+	if (unlink(sock_path) < 0 && errno != ENOENT)
+		log_warn("unlink %s", sock_path);
+	free(sock_path);
+	db_close(&env.db);
+	loaded_free(&cur);
+	close(sfd);
+	free(abs_path);
+	log_info("stopped");
+	return 0;
+}

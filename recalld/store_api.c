@@ -1,0 +1,298 @@
+/*
+ * store_api - doveadm HTTP API JSON.  See store_api.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store_api.h"
+#include "xalloc.h"
+
+void
+store_copies_free(struct store_copies *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->v[i].mailbox);
+		free(c->v[i].guid);
+		free(c->v[i].flags);
+	}
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+static json_t *
+string_array(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+char *
+store_api_command(const char *cmd, const char *user,
+    const char *const *fields, size_t n_fields, const char *const *query,
+    size_t n_query, const char *tag)
+{
+	json_t *params, *req;
+	char *text, *copy;
+
+	params = json_object();
+	json_object_set_new(params, "user", json_string(user));
+	if (fields != NULL)
+		json_object_set_new(params, "field",
+		    string_array(fields, n_fields));
+	json_object_set_new(params, "query", string_array(query, n_query));
+	req = json_pack("[[s o s]]", cmd, params, tag);
+	if (req == NULL)
+		abort();	/* only on invalid UTF-8 or OOM: callers check */
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (text == NULL)
+		abort();
+	/* jansson's allocator is malloc; copy so ownership is plain free(). */
+	copy = xstrdup(text);
+	free(text);
+	return copy;
+}
+
+/*
+ * Parse body and return the rows of the response to tag (borrowed from
+ * *root_r, which the caller json_decref()s), or NULL with a status.
+ */
+static enum store_status
+envelope(const char *body, size_t len, const char *tag, json_t **root_r,
+    json_t **rows_r, char **error_r)
+{
+	json_error_t jerr;
+	json_t *root, *item, *params;
+	const char *kind, *gottag;
+
+	*root_r = NULL;
+	*rows_r = NULL;
+	/* A message may hold NUL bytes; Dovecot sends them as \u0000. */
+	root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
+	if (root == NULL) {
+		*error_r = xasprintf("doveadm API: bad JSON answer: %s",
+		    jerr.text);
+		return STORE_FAILED;
+	}
+	if (!json_is_array(root) || json_array_size(root) != 1
+	    || !json_is_array(item = json_array_get(root, 0))
+	    || json_array_size(item) != 3
+	    || (kind = json_string_value(json_array_get(item, 0))) == NULL
+	    || (gottag = json_string_value(json_array_get(item, 2))) == NULL) {
+		json_decref(root);
+		*error_r = xstrdup("doveadm API: unexpected answer shape");
+		return STORE_FAILED;
+	}
+	if (strcmp(gottag, tag) != 0) {
+		json_decref(root);
+		*error_r = xstrdup("doveadm API: answer to another command");
+		return STORE_FAILED;
+	}
+	params = json_array_get(item, 1);
+	if (strcmp(kind, "error") == 0) {
+		json_int_t code = json_integer_value(json_object_get(params,
+		    "exitCode"));
+		const char *type = json_string_value(json_object_get(params,
+		    "type"));
+
+		if (code == STORE_EXIT_NOUSER) {
+			json_decref(root);
+			*error_r = xstrdup("no such user");
+			return STORE_NO_USER;
+		}
+		*error_r = xasprintf("doveadm API: error %s %lld",
+		    type != NULL ? type : "?", (long long)code);
+		json_decref(root);	/* type points into root */
+		/* EX_TEMPFAIL: the store says try again later. */
+		return code == 75 ? STORE_UNAVAILABLE : STORE_FAILED;
+	}
+	if (strcmp(kind, "doveadmResponse") != 0 || !json_is_array(params)) {
+		json_decref(root);
+		*error_r = xstrdup("doveadm API: unexpected answer kind");
+		return STORE_FAILED;
+	}
+	*root_r = root;
+	*rows_r = params;
+	return STORE_OK;
+}
+
+enum store_status
+store_api_check(const char *body, size_t len, const char *tag,
+    char **error_r)
+{
+	json_t *root, *rows;
+	enum store_status st;
+
+	st = envelope(body, len, tag, &root, &rows, error_r);
+	json_decref(root);
+	return st;
+}
+
+bool
+store_flags_seen(const char *flags)
+{
+	const char *p = flags, *e;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ')
+			p++;
+		e = strchr(p, ' ');
+		if (e == NULL)
+			e = p + strlen(p);
+		if ((size_t)(e - p) == 5 && strncasecmp(p, "\\Seen", 5) == 0)
+			return true;
+		p = e;
+	}
+	return false;
+}
+
+bool
+store_header_has_token(const char *value, const char *token)
+{
+	size_t tlen = strlen(token);
+	const char *p = value, *s, *e;
+
+	if (tlen == 0)
+		return false;
+	while (*p != '\0') {
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		/* One value per line; trim white space and a CR. */
+		for (s = p; s < e && isspace((unsigned char)*s); s++)
+			;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		if ((size_t)(e - s) == tlen && strncasecmp(s, token, tlen) == 0)
+			return true;
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return false;
+}
+
+/* A decimal uid as Dovecot prints it ("17"); 0 is no valid uid. */
+static int
+parse_uid(const char *s, unsigned long *uid_r)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0 || v > 0xffffffffUL)
+		return -1;
+	*uid_r = v;
+	return 0;
+}
+
+enum store_status
+store_api_parse_copies(const char *body, size_t len, const char *tag,
+    const char *const *tokens, size_t n_tokens, struct store_copies *out,
+    char **error_r)
+{
+	json_t *root, *rows, *row;
+	enum store_status st;
+	size_t i, k;
+
+	st = envelope(body, len, tag, &root, &rows, error_r);
+	if (st != STORE_OK)
+		return st;
+	json_array_foreach(rows, i, row) {
+		const char *mailbox, *uid, *flags, *hdr, *guid;
+		struct store_copy *c;
+		unsigned long uidv;
+
+		mailbox = json_string_value(json_object_get(row, "mailbox"));
+		uid = json_string_value(json_object_get(row, "uid"));
+		flags = json_string_value(json_object_get(row, "flags"));
+		hdr = json_string_value(json_object_get(row, "hdr.x-recall-id"));
+		guid = json_string_value(json_object_get(row, "guid"));
+		if (mailbox == NULL || flags == NULL || hdr == NULL
+		    || parse_uid(uid, &uidv) < 0) {
+			json_decref(root);
+			*error_r = xstrdup("doveadm API: fetch row without "
+			    "mailbox, uid, flags or hdr.x-recall-id");
+			return STORE_FAILED;
+		}
+		for (k = 0; k < n_tokens; k++)
+			if (store_header_has_token(hdr, tokens[k]))
+				break;
+		if (k == n_tokens)
+			continue;	/* a substring match: not ours */
+		/* The same copy found under two tokens counts once. */
+		for (k = 0; k < out->n; k++)
+			if (out->v[k].uid == uidv
+			    && strcmp(out->v[k].mailbox, mailbox) == 0)
+				break;
+		if (k < out->n)
+			continue;
+		out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+		c = &out->v[out->n++];
+		c->mailbox = xstrdup(mailbox);
+		c->uid = uidv;
+		c->guid = xstrdup(guid != NULL ? guid : "");
+		c->flags = xstrdup(flags);
+		c->seen = store_flags_seen(flags);
+	}
+	json_decref(root);
+	return STORE_OK;
+}
+
+enum store_status
+store_api_parse_text(const char *body, size_t len, const char *tag,
+    char **text_r, size_t *len_r, bool *exact_r, char **error_r)
+{
+	json_t *root, *rows, *row, *text;
+	enum store_status st;
+	const char *size;
+	size_t tlen;
+	char *end;
+	unsigned long long phys;
+
+	*text_r = NULL;
+	*len_r = 0;
+	*exact_r = false;
+	st = envelope(body, len, tag, &root, &rows, error_r);
+	if (st != STORE_OK)
+		return st;
+	if (json_array_size(rows) == 0) {
+		json_decref(root);
+		return STORE_OK;
+	}
+	row = json_array_get(rows, 0);
+	text = json_object_get(row, "text");
+	if (!json_is_string(text)) {
+		json_decref(root);
+		*error_r = xstrdup("doveadm API: fetch row without text");
+		return STORE_FAILED;
+	}
+	tlen = json_string_length(text);
+	*text_r = xmalloc(tlen + 1);
+	memcpy(*text_r, json_string_value(text), tlen);
+	(*text_r)[tlen] = '\0';
+	*len_r = tlen;
+	size = json_string_value(json_object_get(row, "size.physical"));
+	if (size != NULL && isdigit((unsigned char)*size)) {
+		errno = 0;
+		phys = strtoull(size, &end, 10);
+		*exact_r = errno == 0 && *end == '\0' && phys == tlen;
+	}
+	json_decref(root);
+	return STORE_OK;
+}

@@ -1,0 +1,178 @@
+#!/bin/bash
+# t_recall_store.sh - recalld against the mail store's corner cases: copies
+# in other folders, look-alike tags (Dovecot's substring header search), tag
+# key rotation, an unreachable or misconfigured doveadm API, and reloading
+# the configuration with SIGHUP.
+. "$(dirname "$0")/lib.sh"
+lab_start
+
+OUT=$LAB/log/t_recall_out
+ERR=$LAB/log/t_recall_err
+
+ctl() {
+	recallctl_lab "$@" > "$OUT" 2> "$ERR"
+	RC=$?
+	diag "recallctl $* -> exit $RC"
+}
+outcome_of() {
+	jq -r --arg r "$1" '.copies[] | select(.recipient == $r) | .outcome' "$OUT"
+}
+reason_of() {
+	jq -r --arg r "$1" '.copies[] | select(.recipient == $r) | .reason' "$OUT"
+}
+dove() { doveadm -c "$DOVECOT_CONF" "$@" 2>/dev/null; }
+
+# hup: SIGHUP recalld and wait until it logged the result.
+hup() {
+	local n
+	n=$(grep -c 'SIGHUP' "$LAB/log/recalld.log")
+	read -r RPID _ < "$LAB/run/recalld.pid"
+	kill -HUP "$RPID"
+	wait_for 10 test "$(grep -c 'SIGHUP' "$LAB/log/recalld.log")" -gt "$n"
+	sleep 0.3
+}
+
+# set_conf KEY VALUE: replace "KEY = ...;" in recall.conf.
+set_conf() {
+	sed -i "s|^\(  $1 = \).*;|\1$2;|" "$RECALL_CONF"
+}
+
+# deliver USER SUBJECT HEADER: put a message straight into USER's INBOX,
+# bypassing the MTA (so the milter cannot strip a look-alike tag).
+deliver() {
+	printf 'From: eve@ext.test\nTo: %s@example.test\nSubject: %s\nMessage-ID: <%s@ext.test>\n%s\n\nlook-alike\n' \
+	    "$1" "$2" "$2" "$3" | dove save -u "$1" -m INBOX
+}
+
+# ---- 1. a copy moved to another folder, and a look-alike tag -------------------
+
+send_mail alice@example.test bob@example.test --auth alice \
+    --subject "store 1" || not_ok "1: submit"
+M1=$MSGID
+wait_queue_empty 20
+wait_delivered bob 1
+TOK=$(doveadm_fetch bob 'hdr.x-recall-id' mailbox INBOX all | grep '^r1-')
+dove mailbox create -u bob Archive
+dove move -u bob Archive mailbox INBOX all
+check "1: bob's copy is now in Archive" \
+    test "$(mail_count bob mailbox Archive all)" = 1
+deliver bob "lookalike1" "X-Recall-ID: x${TOK}y"
+deliver bob "lookalike2" "X-Recall-ID: ${TOK}0"
+check "1: Dovecot's header search matches all three (the pitfall)" \
+    test "$(mail_count bob mailbox '*' header X-Recall-ID "$TOK")" = 3
+ctl --json recall "$M1"
+check "1: recall exits 0" test "$RC" = 0
+check "1: bob recalled from Archive" \
+    eval "reason_of bob@example.test | grep -q 'from Archive'"
+check "1: the Archive copy is gone (doveadm)" \
+    test "$(mail_count bob mailbox Archive all)" = 0
+check "1: both look-alikes stay (exact token match)" \
+    test "$(mail_count bob mailbox INBOX all)" = 2
+
+# ---- 2. tag key rotation -------------------------------------------------------------
+
+send_mail alice@example.test carol@example.test --auth alice \
+    --subject "store 2" || not_ok "2: submit"
+M2=$MSGID
+wait_queue_empty 20
+wait_delivered carol 1
+{ od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; cat "$TAG_KEY_FILE"; } \
+    > "$TAG_KEY_FILE.new"
+chmod 600 "$TAG_KEY_FILE.new"
+mv "$TAG_KEY_FILE.new" "$TAG_KEY_FILE"
+hup
+check "2: SIGHUP reloads" grep -q 'configuration reloaded' "$LAB/log/recalld.log"
+ctl --json recall "$M2"
+check "2: a copy tagged under the older key is still recalled" \
+    test "$RC" = 0 -a "$(outcome_of carol@example.test)" = recalled
+check "2: carol's copy is gone (doveadm)" test "$(mail_count carol)" = 0
+
+# ---- 3. the doveadm API unreachable: pending, nothing removed; then recalled ---------
+
+send_mail alice@example.test dave@example.test --auth alice \
+    --subject "store 3" || not_ok "3: submit"
+M3=$MSGID
+wait_queue_empty 20
+wait_delivered dave 1
+URL=$DOVEADM_URL
+set_conf doveadm_url '"http://127.0.0.1:9/doveadm/v1"'
+hup
+ctl --json recall "$M3"
+check "3: store unreachable exits 2 (failed)" test "$RC" = 2
+check "3: dave pending" test "$(outcome_of dave@example.test)" = pending
+check "3: the reason names the store" \
+    eval "reason_of dave@example.test | grep -q 'mail store is unreachable'"
+check "3: dave's copy stays" test "$(mail_count dave)" = 1
+set_conf doveadm_url "\"$URL\""
+hup
+ctl --json recall "$M3"
+check "3: once reachable again, recalled (exit 0)" \
+    test "$RC" = 0 -a "$(outcome_of dave@example.test)" = recalled
+check "3: dave's copy is gone (doveadm)" test "$(mail_count dave)" = 0
+
+# ---- 4. a wrong API key; a key file others can read -----------------------------------
+
+send_mail alice@example.test erin@example.test --auth alice \
+    --subject "store 4" || not_ok "4: submit"
+M4=$MSGID
+wait_queue_empty 20
+wait_delivered erin 1
+cp -p "$DOVEADM_KEY_FILE" "$LAB/etc/doveadm.key.good"
+printf 'wrongkey\n' > "$DOVEADM_KEY_FILE"
+hup
+ctl --json recall "$M4"
+check "4: a refused key is pending, not a crash" \
+    test "$(outcome_of erin@example.test)" = pending
+check "4: the log says the key was refused" \
+    grep -q 'refused our key' "$LAB/log/recalld.log"
+check "4: erin's copy stays" test "$(mail_count erin)" = 1
+cp -p "$LAB/etc/doveadm.key.good" "$DOVEADM_KEY_FILE"
+chmod 644 "$DOVEADM_KEY_FILE"
+hup
+check "4: a readable key file fails the reload" \
+    grep -q 'reload failed, keeping the running configuration' "$LAB/log/recalld.log"
+check "4: recalld -n refuses it too" \
+    eval "! '${LAB_BIN_DIR:-$REPO/build/bin}/recalld' -n -c '$RECALL_CONF' 2>/dev/null"
+chmod 600 "$DOVEADM_KEY_FILE"
+hup
+ctl --json recall "$M4"
+check "4: with the right key again, recalled" \
+    test "$RC" = 0 -a "$(outcome_of erin@example.test)" = recalled
+check "4: recalld -n accepts the lab's configuration" \
+    "${LAB_BIN_DIR:-$REPO/build/bin}/recalld" -n -c "$RECALL_CONF"
+
+# ---- 5. policy: opt_out and max_age (reloaded) ------------------------------------------
+
+send_mail alice@example.test bob@example.test carol@example.test --auth alice \
+    --subject "store 5" || not_ok "5: submit"
+M5=$MSGID
+wait_queue_empty 20
+set_conf opt_out '[ "carol@example.test" ]'
+hup
+ctl --json recall "$M5" --dry-run
+check "5: an opted-out recipient is opted-out" \
+    test "$(outcome_of carol@example.test)" = opted-out
+set_conf max_age 0
+hup
+sleep 1.1
+ctl --json recall "$M5"
+check "5: older than max_age is expired, exit 2" \
+    test "$RC" = 2 -a "$(outcome_of bob@example.test)" = expired
+check "5: nothing removed" test "$(mail_count carol mailbox INBOX subject 'store 5')" = 1
+
+# ---- 6. the database unreachable: recallctl exits 69; recalld recovers ------------------
+
+CONNINFO=$(sed -n 's/^database = { conninfo = "\(.*\)"; };$/\1/p' "$RECALL_CONF")
+sed -i "s|^database = { conninfo = .*|database = { conninfo = \"host=$LAB/nonexistent dbname=recall\"; };|" "$RECALL_CONF"
+hup
+ctl recall "$M5" --dry-run
+check "6: database down exits 69" test "$RC" = 69
+check "6: and says why" grep -q 'database' "$ERR"
+sed -i "s|^database = { conninfo = .*|database = { conninfo = \"$CONNINFO\"; };|" "$RECALL_CONF"
+hup
+ctl recall "$M5" --dry-run
+check "6: back once the database is" test "$RC" = 2
+check "6: recalld survived it all" \
+    eval "read -r p _ < '$LAB/run/recalld.pid' && kill -0 \$p"
+
+done_testing
