@@ -94,7 +94,7 @@ db_ready(struct recall_env *env, char **error_r)
 	if (env->db != NULL && db_alive(env->db))
 		return 0;
 	db_close(&env->db);
-	if (db_open(env->cfg->db_conninfo, &env->db, error_r) < 0)
+	if (db_open_as(env->cfg->db_conninfo, "recalld", &env->db, error_r) < 0)
 		return -1;
 	log_info("connected to the database");
 	return 0;

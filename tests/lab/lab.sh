@@ -225,9 +225,9 @@ write_secrets() {
 write_recall_conf() {
 	cat > "$D/etc/recall.conf" <<EOF
 # recall.conf for the lab in $D (written by tests/lab/lab.sh).
-# One file serves all programs, so conninfo names no role: the lab starts
-# recall-milter with PGUSER=recall_milter and recalld with PGUSER=recalld
-# (libpq takes the role from PGUSER). Authentication: trust on the socket.
+# One file serves all programs, so conninfo names no role: each program
+# connects as its own role (recall_milter, recalld) by default; the lab
+# starts them without PGUSER. Authentication: trust on the socket.
 database = { conninfo = "host=$D/pg/sock dbname=recall"; };
 local_domains = [ "example.test" ];
 mailing_lists = [ "lists.example.test" ];
@@ -579,7 +579,7 @@ start_dovecot() {
 start_prog() {
 	local name=$1 role=$2 sock=$3 pid
 	rm -f "$sock"
-	env -u PGHOST -u PGDATABASE PGUSER="$role" \
+	env -u PGHOST -u PGDATABASE -u PGUSER \
 	    "$BIN_DIR/$name" -f -c "$D/etc/recall.conf" \
 	    < /dev/null >> "$D/log/$name.log" 2>&1 &
 	pid=$!
@@ -597,8 +597,7 @@ start_milter() {
 	local sock=$D/run/milter.sock
 	start_prog recall-milter recall_milter "$sock"
 	if ! runuser -u postfix -- test -w "$sock"; then
-		note "warning: postfix cannot write $sock ($(stat -c %A "$sock")): chmod 666 in the lab"
-		chmod 666 "$sock"
+		die "postfix cannot write $sock ($(stat -c '%A %U:%G' "$sock")): milter.socket_group/socket_mode not applied"
 	fi
 }
 

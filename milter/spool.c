@@ -1,0 +1,473 @@
+/*
+ * spool - durable, group-committed record spool.  See spool.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spool.h"
+#include "xalloc.h"
+
+#define SPOOL_PREFIX "spool."
+
+struct spool {
+	char *dir;
+	int dirfd;
+	pthread_mutex_t lock;
+	pthread_cond_t synced_cv;	/* a sync finished */
+	pthread_cond_t data_cv;		/* new durable data, or wake-up */
+	uint64_t seg;			/* current segment */
+	int fd;				/* its append descriptor */
+	off_t seg_size;			/* bytes written to it */
+	off_t seg_synced;		/* of which durable */
+	uint64_t written, synced;	/* bytes over all segments */
+	bool syncing;			/* a thread is in fdatasync() */
+	uint64_t n_appends, n_syncs;
+};
+
+static char *
+spool_path(const struct spool *sp, uint64_t seg)
+{
+	return xasprintf("%s/" SPOOL_PREFIX "%010" PRIu64, sp->dir, seg);
+}
+
+/* Parse "spool.NNNNNNNNNN"; returns 0 and the number, or -1. */
+static int
+spool_parse_name(const char *name, uint64_t *seg_r)
+{
+	const char *p;
+	uint64_t v = 0;
+
+	if (strncmp(name, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) != 0)
+		return -1;
+	p = name + strlen(SPOOL_PREFIX);
+	if (*p == '\0')
+		return -1;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > UINT64_MAX / 10 - 1)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*seg_r = v;
+	return 0;
+}
+
+/*
+ * The smallest segment number > after (after = UINT64_MAX: the smallest of
+ * all), or UINT64_MAX when there is none.
+ */
+static uint64_t
+spool_next_segment(const struct spool *sp, uint64_t after, uint64_t *max_r)
+{
+	uint64_t best = UINT64_MAX, max = 0, v;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY)) < 0
+	    || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		log_warn("spool: cannot list %s", sp->dir);
+		return UINT64_MAX;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (spool_parse_name(de->d_name, &v) < 0)
+			continue;
+		if (v > max)
+			max = v;
+		if ((after == UINT64_MAX || v > after) && v < best)
+			best = v;
+	}
+	closedir(d);
+	if (max_r != NULL)
+		*max_r = max;
+	return best;
+}
+
+/* Create segment seg and make its directory entry durable. */
+static int
+spool_create_segment(struct spool *sp, uint64_t seg)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), SPOOL_PREFIX "%010" PRIu64, seg);
+	fd = openat(sp->dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL
+	    | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fsync(sp->dirfd) < 0) {
+		close(fd);
+		return -1;
+	}
+	sp->fd = fd;
+	sp->seg = seg;
+	sp->seg_size = 0;
+	sp->seg_synced = 0;
+	return 0;
+}
+
+int
+spool_open(const char *dir, struct spool **spool_r,
+    struct spool_cursor *first_r, char **error_r)
+{
+	struct spool *sp;
+	uint64_t first, max = 0;
+
+	*spool_r = NULL;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		*error_r = xasprintf("spool: cannot create %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	sp = xcalloc(1, sizeof(*sp));
+	sp->dir = xstrdup(dir);
+	sp->fd = -1;
+	sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->dirfd < 0) {
+		*error_r = xasprintf("spool: cannot open %s: %s", dir,
+		    strerror(errno));
+		free(sp->dir);
+		free(sp);
+		return -1;
+	}
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->synced_cv, NULL);
+	pthread_cond_init(&sp->data_cv, NULL);
+	first = spool_next_segment(sp, UINT64_MAX, &max);
+	if (spool_create_segment(sp, max + 1) < 0) {
+		*error_r = xasprintf("spool: cannot create a segment in %s: %s",
+		    dir, strerror(errno));
+		spool_close(&sp);
+		return -1;
+	}
+	if (first_r != NULL) {
+		first_r->seg = first != UINT64_MAX ? first : sp->seg;
+		first_r->off = 0;
+	}
+	if (first != UINT64_MAX)
+		log_info("spool: %s: replaying segments %" PRIu64 " to %"
+		    PRIu64, dir, first, max);
+	*spool_r = sp;
+	return 0;
+}
+
+void
+spool_close(struct spool **spp)
+{
+	struct spool *sp = *spp;
+
+	if (sp == NULL)
+		return;
+	if (sp->fd >= 0) {
+		(void)fdatasync(sp->fd);
+		close(sp->fd);
+	}
+	close(sp->dirfd);
+	pthread_mutex_destroy(&sp->lock);
+	pthread_cond_destroy(&sp->synced_cv);
+	pthread_cond_destroy(&sp->data_cv);
+	free(sp->dir);
+	free(sp);
+	*spp = NULL;
+}
+
+int
+spool_chown(struct spool *sp, uid_t uid, gid_t gid, char **error_r)
+{
+	uint64_t seg = UINT64_MAX;
+	char *path;
+
+	if (fchown(sp->dirfd, uid, gid) < 0) {
+		*error_r = xasprintf("spool: chown %s: %s", sp->dir,
+		    strerror(errno));
+		return -1;
+	}
+	while ((seg = spool_next_segment(sp, seg, NULL)) != UINT64_MAX) {
+		path = spool_path(sp, seg);
+		if (chown(path, uid, gid) < 0) {
+			*error_r = xasprintf("spool: chown %s: %s", path,
+			    strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	return 0;
+}
+
+/* Close the current segment (synced) and start the next.  Locked. */
+static int
+spool_rotate_locked(struct spool *sp)
+{
+	int old = sp->fd;
+
+	while (sp->syncing)
+		pthread_cond_wait(&sp->synced_cv, &sp->lock);
+	if (sp->synced < sp->written && fdatasync(old) < 0)
+		return -1;
+	if (spool_create_segment(sp, sp->seg + 1) < 0) {
+		sp->fd = old;
+		return -1;
+	}
+	close(old);
+	sp->synced = sp->written;
+	pthread_cond_broadcast(&sp->synced_cv);
+	pthread_cond_broadcast(&sp->data_cv);
+	return 0;
+}
+
+/* Write all of buf, or undo a partial write and fail. */
+static int
+spool_write_all(struct spool *sp, const char *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+	int saved;
+
+	while (done < len) {
+		n = write(sp->fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			saved = n < 0 ? errno : ENOSPC;
+			if (done > 0 && ftruncate(sp->fd, sp->seg_size) < 0)
+				log_warn("spool: cannot undo a partial write");
+			errno = saved;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int
+spool_append(struct spool *sp, const char *line, size_t len,
+    struct spool_cursor *end_r)
+{
+	uint64_t mine, target;
+	off_t seg_target;
+	char *buf;
+	int fd, r, saved;
+
+	buf = xmalloc(len + 1);
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	pthread_mutex_lock(&sp->lock);
+	if (sp->seg_size >= SPOOL_SEGMENT_MAX && spool_rotate_locked(sp) < 0)
+		log_warn("spool: cannot start a new segment, appending to %"
+		    PRIu64, sp->seg);
+	if (spool_write_all(sp, buf, len + 1) < 0) {
+		saved = errno;
+		pthread_mutex_unlock(&sp->lock);
+		free(buf);
+		errno = saved;
+		return -1;
+	}
+	free(buf);
+	sp->seg_size += (off_t)len + 1;
+	sp->written += len + 1;
+	sp->n_appends++;
+	mine = sp->written;
+	if (end_r != NULL) {
+		end_r->seg = sp->seg;
+		end_r->off = sp->seg_size;
+	}
+	/* Group commit: the first waiter syncs for everyone written so far. */
+	while (sp->synced < mine) {
+		if (sp->syncing) {
+			pthread_cond_wait(&sp->synced_cv, &sp->lock);
+			continue;
+		}
+		sp->syncing = true;
+		target = sp->written;
+		seg_target = sp->seg_size;
+		fd = sp->fd;
+		pthread_mutex_unlock(&sp->lock);
+		r = fdatasync(fd);
+		saved = errno;
+		pthread_mutex_lock(&sp->lock);
+		sp->syncing = false;
+		sp->n_syncs++;
+		if (r == 0 && target > sp->synced) {
+			sp->synced = target;
+			if (fd == sp->fd)
+				sp->seg_synced = seg_target;
+			pthread_cond_broadcast(&sp->data_cv);
+		}
+		pthread_cond_broadcast(&sp->synced_cv);
+		if (r < 0) {
+			pthread_mutex_unlock(&sp->lock);
+			errno = saved;
+			return -1;
+		}
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return 0;
+}
+
+int
+spool_read(struct spool *sp, struct spool_cursor *cur, size_t max_bytes,
+    char **buf_r, size_t *len_r, off_t *end_r)
+{
+	uint64_t cseg, next;
+	off_t csynced, limit, want;
+	struct stat st;
+	char *path, *buf, *nl;
+	ssize_t n;
+	int fd;
+
+	*buf_r = NULL;
+	*len_r = 0;
+	for (;;) {
+		pthread_mutex_lock(&sp->lock);
+		cseg = sp->seg;
+		csynced = sp->seg_synced;
+		pthread_mutex_unlock(&sp->lock);
+		if (cur->seg > cseg) {
+			cur->seg = cseg;
+			cur->off = 0;
+		}
+		path = spool_path(sp, cur->seg);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT) {
+			log_warn("spool: cannot open %s", path);
+			free(path);
+			return -1;
+		}
+		limit = 0;
+		if (cur->seg == cseg)
+			limit = csynced;
+		else if (fd >= 0 && fstat(fd, &st) == 0)
+			limit = st.st_size;
+		if (fd < 0 || cur->off >= limit) {
+			if (fd >= 0)
+				close(fd);
+			free(path);
+			if (cur->seg == cseg)
+				return 0;
+			/* A finished segment: go on with the next one. */
+			next = spool_next_segment(sp, cur->seg, NULL);
+			cur->seg = next != UINT64_MAX && next <= cseg ? next
+			    : cseg;
+			cur->off = 0;
+			continue;
+		}
+		want = limit - cur->off;
+		if ((size_t)want > max_bytes)
+			want = (off_t)max_bytes;
+		for (;;) {
+			buf = xmalloc((size_t)want + 1);
+			n = pread(fd, buf, (size_t)want, cur->off);
+			if (n < 0) {
+				log_warn("spool: cannot read %s", path);
+				free(buf);
+				close(fd);
+				free(path);
+				return -1;
+			}
+			buf[n] = '\0';
+			nl = memrchr(buf, '\n', (size_t)n);
+			if (nl != NULL || cur->off + n >= limit)
+				break;
+			/* One line longer than max_bytes: read it whole. */
+			free(buf);
+			want = limit - cur->off;
+		}
+		close(fd);
+		if (nl == NULL) {
+			/* No newline up to the end of a finished segment. */
+			log_warnx("spool: %s: skipping a torn last record of %zd "
+			    "bytes at offset %jd (crash while writing?)", path,
+			    n, (intmax_t)cur->off);
+			free(buf);
+			free(path);
+			cur->off = limit;
+			continue;
+		}
+		free(path);
+		*buf_r = buf;
+		*len_r = (size_t)(nl - buf) + 1;
+		*end_r = cur->off + (off_t)*len_r;
+		return 1;
+	}
+}
+
+void
+spool_remove_before(struct spool *sp, const struct spool_cursor *cur)
+{
+	uint64_t seg = UINT64_MAX;
+	char *path;
+
+	while ((seg = spool_next_segment(sp, seg, NULL)) != UINT64_MAX
+	    && seg < cur->seg) {
+		pthread_mutex_lock(&sp->lock);
+		if (seg == sp->seg) {
+			pthread_mutex_unlock(&sp->lock);
+			break;
+		}
+		pthread_mutex_unlock(&sp->lock);
+		path = spool_path(sp, seg);
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_warn("spool: cannot remove %s", path);
+		else
+			log_debug("spool: removed %s", path);
+		free(path);
+	}
+}
+
+void
+spool_rotate_idle(struct spool *sp, const struct spool_cursor *cur)
+{
+	pthread_mutex_lock(&sp->lock);
+	if (cur->seg == sp->seg && cur->off == sp->seg_size
+	    && sp->seg_size >= SPOOL_IDLE_ROTATE && sp->synced == sp->written
+	    && spool_rotate_locked(sp) < 0)
+		log_warn("spool: cannot start a new segment");
+	pthread_mutex_unlock(&sp->lock);
+}
+
+void
+spool_wait(struct spool *sp, const struct spool_cursor *cur, int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&sp->lock);
+	if (cur->seg == sp->seg && cur->off >= sp->seg_synced)
+		pthread_cond_timedwait(&sp->data_cv, &sp->lock, &ts);
+	pthread_mutex_unlock(&sp->lock);
+}
+
+void
+spool_wake(struct spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	pthread_cond_broadcast(&sp->data_cv);
+	pthread_mutex_unlock(&sp->lock);
+}
+
+void
+spool_stats(struct spool *sp, uint64_t *appends_r, uint64_t *syncs_r)
+{
+	pthread_mutex_lock(&sp->lock);
+	*appends_r = sp->n_appends;
+	*syncs_r = sp->n_syncs;
+	pthread_mutex_unlock(&sp->lock);
+}

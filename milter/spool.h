@@ -1,0 +1,95 @@
+/*
+ * spool - the milter's durable local spool of records.
+ *
+ * Records are lines appended to segment files spool_dir/spool.NNNNNNNNNN.
+ * spool_append() returns only once its line is on disk (fdatasync): appends
+ * are group-committed, so while one thread syncs, the lines of the others
+ * gather and the next sync covers them all.  A segment is closed when it
+ * reaches SPOOL_SEGMENT_MAX bytes (or the writer asks while idle) and a new
+ * one is started; the process never appends to a segment it did not create,
+ * so a crash can leave at most one torn line, at the end of a closed
+ * segment, which spool_read() skips with a warning.
+ *
+ * The writer thread reads with spool_read() from a cursor, commits what it
+ * read to PostgreSQL, and then removes the segments before its cursor with
+ * spool_remove_before().  Nothing is removed before it is committed, and a
+ * replay after a crash re-sends lines that may already be in the database:
+ * the writer's inserts are idempotent.
+ *
+ * Thread-safety: every function may be called from any thread.
+ */
+#ifndef RECALL_MILTER_SPOOL_H
+#define RECALL_MILTER_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SPOOL_SEGMENT_MAX	(4 * 1024 * 1024)
+#define SPOOL_IDLE_ROTATE	(256 * 1024)
+
+struct spool;
+
+/* A position in the spool: a segment and a byte offset in it. */
+struct spool_cursor {
+	uint64_t seg;
+	off_t off;
+};
+
+/*
+ * Open dir (created 0700 when missing), list the segments left by earlier
+ * runs and start a new one.  *first_r (may be NULL) gets the cursor where
+ * reading must start.  Returns 0, or -1 with *error_r (heap).
+ */
+int spool_open(const char *dir, struct spool **spool_r,
+    struct spool_cursor *first_r, char **error_r);
+void spool_close(struct spool **spool);
+/* Give the spool directory and its segments to uid/gid (before a drop). */
+int spool_chown(struct spool *spool, uid_t uid, gid_t gid, char **error_r);
+
+/*
+ * Append one line (len bytes, no newline) and wait until it is durable.
+ * *end_r (may be NULL) gets the cursor just after it.  Returns 0, or -1 with
+ * errno set (the line is then not in the spool).
+ */
+int spool_append(struct spool *spool, const char *line, size_t len,
+    struct spool_cursor *end_r);
+
+/*
+ * Read whole durable lines after *cur, about max_bytes (at least one line),
+ * into *buf_r (heap, caller frees; lines end in '\n') and *len_r.  *cur may
+ * move forward to the start of a later segment (a finished segment, or a
+ * torn tail skipped); the lines end at {cur->seg, *end_r}.  Returns 1 with
+ * lines, 0 when nothing is durable yet, -1 on an I/O error (logged).
+ */
+int spool_read(struct spool *spool, struct spool_cursor *cur,
+    size_t max_bytes, char **buf_r, size_t *len_r, off_t *end_r);
+/* Remove every finished segment before cur.seg. */
+void spool_remove_before(struct spool *spool, const struct spool_cursor *cur);
+/*
+ * The reader is idle at cur: if that is the end of the current segment and
+ * the segment holds at least SPOOL_IDLE_ROTATE bytes, start a new one so the
+ * old one can be removed.
+ */
+void spool_rotate_idle(struct spool *spool, const struct spool_cursor *cur);
+/* Wait up to timeout_ms for durable data after cur. */
+void spool_wait(struct spool *spool, const struct spool_cursor *cur,
+    int timeout_ms);
+/* Wake spool_wait() callers (shutdown). */
+void spool_wake(struct spool *spool);
+
+/* Counters for logs and benchmarks. */
+void spool_stats(struct spool *spool, uint64_t *appends_r, uint64_t *syncs_r);
+
+static inline int
+spool_cursor_cmp(const struct spool_cursor *a, const struct spool_cursor *b)
+{
+	if (a->seg != b->seg)
+		return a->seg < b->seg ? -1 : 1;
+	if (a->off != b->off)
+		return a->off < b->off ? -1 : 1;
+	return 0;
+}
+
+#endif
