@@ -18,6 +18,14 @@ INSERT INTO schema_version (version) VALUES (1);
 COMMIT;
 \endif
 
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 2) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/002_ledger.sql
+INSERT INTO schema_version (version) VALUES (2);
+COMMIT;
+\endif
+
 SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 3) AS need \gset
 \if :need
 BEGIN;

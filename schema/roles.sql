@@ -32,6 +32,7 @@ GRANT SELECT, INSERT, UPDATE ON route_event TO recalld;
 GRANT SELECT, INSERT, UPDATE ON recall_request, recall_outcome, quarantine,
       follower_state TO recalld;
 GRANT DELETE ON recall_outcome TO recalld;
+GRANT SELECT, INSERT, UPDATE ON queue_link TO recalld;
 GRANT SELECT, INSERT ON audit_log TO recalld;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO recalld;
 GRANT SELECT ON recall_history, route_events TO recalld;

@@ -1,0 +1,949 @@
+/*
+ * ledger - the route ledger.  See ledger.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "dovelog.h"
+#include "follow.h"
+#include "ledger.h"
+#include "log.h"
+#include "pflog.h"
+#include "sbuf.h"
+#include "xalloc.h"
+
+#define SESSION_SLOTS 65536
+
+struct ledger {
+	const struct recall_cfg *cfg;
+	char *host;
+	struct follower *pf;		/* NULL when not configured */
+	struct follower *dv;
+	struct logtime_ctx tpf, tdv;
+	struct dovelog_sessions *sessions;
+	struct dovelog_policy pol;
+	struct dovelog_line dl;
+};
+
+int
+ledger_new(const struct recall_cfg *cfg, const char *host,
+    struct ledger **l_r, char **error_r)
+{
+	struct ledger *l = xcalloc(1, sizeof(*l));
+	char hn[256];
+
+	if (host == NULL) {
+		if (gethostname(hn, sizeof(hn)) < 0)
+			snprintf(hn, sizeof(hn), "localhost");
+		hn[sizeof(hn) - 1] = '\0';
+		host = hn;
+	}
+	l->cfg = cfg;
+	l->host = xstrdup(host);
+	if (dovelog_policy_init(&l->pol, cfg, error_r) < 0) {
+		free(l->host);
+		free(l);
+		return -1;
+	}
+	if (cfg->events.postfix_log != NULL && *cfg->events.postfix_log != '\0')
+		l->pf = follow_new("postfix", l->host, cfg->events.postfix_log);
+	if (cfg->events.dovecot_log != NULL && *cfg->events.dovecot_log != '\0')
+		l->dv = follow_new("dovecot", l->host, cfg->events.dovecot_log);
+	l->sessions = dovelog_sessions_new(SESSION_SLOTS);
+	logtime_init(&l->tpf, 0);
+	logtime_init(&l->tdv, 0);
+	dovelog_line_clear(&l->dl);
+	*l_r = l;
+	return 0;
+}
+
+void
+ledger_free(struct ledger **lp)
+{
+	struct ledger *l = *lp;
+
+	if (l == NULL)
+		return;
+	follow_free(&l->pf);
+	follow_free(&l->dv);
+	dovelog_sessions_free(&l->sessions);
+	dovelog_policy_free(&l->pol);
+	dovelog_line_clear(&l->dl);
+	free(l->host);
+	xfree(lp);
+}
+
+int
+ledger_start(struct ledger *l, struct db *db, char **error_r)
+{
+	if (l->pf != NULL && follow_load(l->pf, db, error_r) < 0)
+		return -1;
+	if (l->dv != NULL && follow_load(l->dv, db, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+int
+ledger_catch_up(struct ledger *l, struct db *db, size_t *lines_r,
+    char **error_r)
+{
+	size_t a = 0, b = 0;
+
+	if (lines_r != NULL)
+		*lines_r = 0;
+	/* The year of "Nov 27" stamps is judged against the present. */
+	logtime_init(&l->tpf, 0);
+	logtime_init(&l->tdv, 0);
+	if (l->pf != NULL && follow_catch_up(l->pf, db, ledger_postfix_line, l,
+	    0, &a, error_r) < 0)
+		return -1;
+	if (l->dv != NULL && follow_catch_up(l->dv, db, ledger_dovecot_line, l,
+	    0, &b, error_r) < 0)
+		return -1;
+	if (lines_r != NULL)
+		*lines_r = a + b;
+	return 0;
+}
+
+/* ---- ingestion -------------------------------------------------------- */
+
+static const char *
+nz(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+int
+ledger_postfix_line(void *ctx, struct db *db, char *line, size_t len,
+    const char *key, char **error_r)
+{
+	struct ledger *l = ctx;
+	struct pflog_line p;
+	struct sbuf detail = SBUF_INIT;
+	char at[LOGTIME_BUFSIZE];
+	const char *err, *params[8];
+	struct db_result *r;
+	int rc = 0;
+
+	if (pflog_parse(&l->tpf, line, len, &p, &err) < 0) {
+		log_debug("postfix log: %s: skipped", err);
+		return 0;
+	}
+	switch (p.kind) {
+	case PFLOG_DELIVERED:
+	case PFLOG_RELAYED:
+	case PFLOG_DEFERRED:
+	case PFLOG_BOUNCED:
+		sbuf_addf(&detail, "%s relay=%s dsn=%s: %s", p.service, p.relay,
+		    p.dsn, p.detail);
+		break;
+	case PFLOG_FORWARDED:
+		sbuf_adds(&detail, p.child_qid);
+		break;
+	case PFLOG_HELD:
+	case PFLOG_REMOVED:
+		if (p.kind == PFLOG_REMOVED && strcmp(p.service, "postsuper") != 0)
+			return 0;	/* qmgr: done, nothing to record */
+		sbuf_adds(&detail, p.detail);
+		break;
+	case PFLOG_RELEASED:
+		sbuf_adds(&detail, "released from hold");
+		break;
+	default:
+		return 0;
+	}
+	logtime_format(&p.time, at, sizeof(at));
+	params[0] = key;
+	params[1] = p.qid;
+	params[2] = nz(*p.orig_to != '\0' ? p.orig_to : p.to);
+	params[3] = nz(p.to);
+	params[4] = at;
+	params[5] = pflog_kind_name(p.kind);
+	params[6] = sbuf_str(&detail);
+	params[7] = nz(p.lmtp_session);
+	r = db_query(db,
+	    "INSERT INTO route_event (dedup_key, recall_id, queue_id, recipient,"
+	    "  copy_addr, at, source, event, detail, session)"
+	    " VALUES ($1, COALESCE("
+	    "  (SELECT m.recall_id FROM messages m WHERE m.queue_id = $2"
+	    "    AND m.submitted_at > $5::timestamptz - interval '30 days'"
+	    "    AND m.submitted_at < $5::timestamptz + interval '1 hour'"
+	    "    ORDER BY m.submitted_at DESC LIMIT 1),"
+	    "  (SELECT q.recall_id FROM queue_link q WHERE q.child_qid = $2"
+	    "    AND q.at > $5::timestamptz - interval '30 days'"
+	    "    ORDER BY q.at DESC LIMIT 1)),"
+	    "  $2, $3, $4, $5, 'postfix', $6, $7, $8)"
+	    " ON CONFLICT (dedup_key) DO NOTHING RETURNING recall_id",
+	    8, params, error_r);
+	if (r == NULL) {
+		rc = -1;
+	} else if (p.kind == PFLOG_FORWARDED && db_rows(r) == 1) {
+		const char *lp[6] = { p.child_qid, p.qid, p.to, at, l->host,
+		    db_value(r, 0, 0) };
+
+		rc = db_exec(db,
+		    "INSERT INTO queue_link (child_qid, parent_qid, recipient,"
+		    "  at, host, recall_id) VALUES ($1, $2, $3, $4, $5, $6)"
+		    " ON CONFLICT DO NOTHING", 6, lp, NULL, error_r);
+	}
+	db_result_free(&r);
+	sbuf_release(&detail);
+	return rc;
+}
+
+static int
+insert_dovecot(struct db *db, const char *key, const struct dovelog_line *d,
+    const char *event, const char *detail, const char *remote_ip,
+    long port, char **error_r)
+{
+	char at[LOGTIME_BUFSIZE], uid[24], lport[24];
+	const char *params[10];
+
+	logtime_format(&d->time, at, sizeof(at));
+	snprintf(uid, sizeof(uid), "%lu", d->uid);
+	snprintf(lport, sizeof(lport), "%ld", port);
+	params[0] = key;
+	params[1] = nz(d->user);
+	params[2] = nz(d->mailbox);
+	params[3] = d->uid != 0 ? uid : NULL;
+	params[4] = at;
+	params[5] = event;
+	params[6] = detail;
+	params[7] = nz(d->session);
+	params[8] = nz(remote_ip);
+	params[9] = port > 0 ? lport : NULL;
+	return db_exec(db,
+	    "INSERT INTO route_event (dedup_key, copy_addr, mailbox, uid, at,"
+	    "  source, event, detail, session, remote_ip, local_port)"
+	    " VALUES ($1, $2, $3, $4, $5, 'dovecot', $6, $7, $8, $9, $10)"
+	    " ON CONFLICT (dedup_key) DO NOTHING", 10, params, NULL, error_r);
+}
+
+int
+ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
+    const char *key, char **error_r)
+{
+	struct ledger *l = ctx;
+	struct dovelog_line *d = &l->dl;
+	struct dovelog_access_facts f;
+	enum dovelog_access a;
+	const char *err, *event;
+	char detail[128];
+
+	if (dovelog_parse(&l->tdv, line, len, d, &err) < 0) {
+		log_debug("dovecot log: %s: skipped", err);
+		return 0;
+	}
+	switch (d->kind) {
+	case DOVELOG_AUTH:
+		dovelog_sessions_add(l->sessions, d);
+		return 0;
+	case DOVELOG_OPENED:
+		dovelog_facts(d, dovelog_sessions_find(l->sessions, d->session),
+		    &f);
+		if ((a = dovelog_classify(&l->pol, &f)) == DOVELOG_ACCESS_NONE)
+			return 0;
+		snprintf(detail, sizeof(detail), "%s %s",
+		    *f.service != '\0' ? f.service : "imap", d->reason_code);
+		return insert_dovecot(db, key, d, dovelog_access_event(a),
+		    detail, f.remote_ip, f.local_port, error_r);
+	case DOVELOG_MAIL:
+		break;
+	default:
+		return 0;
+	}
+	switch (d->event) {
+	case DOVELOG_SAVE:
+		return insert_dovecot(db, key, d, "saved", d->msgid,
+		    d->remote_ip, -1, error_r);
+	case DOVELOG_COPY:
+		return insert_dovecot(db, key, d, "copied", d->msgid,
+		    d->remote_ip, -1, error_r);
+	case DOVELOG_EXPUNGE:
+		event = "expunged";
+		break;
+	case DOVELOG_DELETE:
+		event = "deleted";
+		break;
+	case DOVELOG_FLAG_CHANGE:
+		if (!d->seen)
+			return 0;
+		event = "seen";
+		break;
+	default:
+		return 0;
+	}
+	snprintf(detail, sizeof(detail), "%s%s%s", d->service,
+	    *d->auth_user != '\0' && strcmp(d->auth_user, d->user) != 0
+	    ? " as " : "", *d->auth_user != '\0'
+	    && strcmp(d->auth_user, d->user) != 0 ? d->auth_user : "");
+	return insert_dovecot(db, key, d, event, detail, d->remote_ip, -1,
+	    error_r);
+}
+
+/* ---- linking ---------------------------------------------------------- */
+
+static const char *const link_sql[] = {
+	/* Postfix rows of the parent queue file and its children. */
+	"WITH RECURSIVE m AS (SELECT queue_id, submitted_at FROM messages"
+	"  WHERE recall_id = $1 AND queue_id IS NOT NULL),"
+	" q(qid) AS (SELECT queue_id FROM m UNION"
+	"  SELECT l.child_qid FROM queue_link l, q, m"
+	"  WHERE l.parent_qid = q.qid AND l.at >= m.submitted_at - interval '1 hour')"
+	" UPDATE route_event e SET recall_id = $1 FROM m"
+	" WHERE e.recall_id IS NULL AND e.source = 'postfix'"
+	"  AND e.queue_id IN (SELECT qid FROM q)"
+	"  AND e.at >= m.submitted_at - interval '1 hour'"
+	"  AND e.at <= m.submitted_at + interval '30 days'",
+	"UPDATE queue_link l SET recall_id = $1 FROM route_event e"
+	" WHERE l.recall_id IS NULL AND e.recall_id = $1"
+	"  AND e.event = 'forwarded' AND e.detail = l.child_qid"
+	"  AND e.queue_id = l.parent_qid",
+	/* Dovecot saves in the LMTP session Postfix delivered in. */
+	"UPDATE route_event d SET recall_id = $1 FROM route_event p"
+	" WHERE p.recall_id = $1 AND p.source = 'postfix'"
+	"  AND p.session IS NOT NULL AND d.session = p.session"
+	"  AND d.source = 'dovecot' AND d.event = 'saved'"
+	"  AND d.recall_id IS NULL",
+	/* Saves and copies by Message-ID (LDA, IMAP COPY, MOVE). */
+	"UPDATE route_event d SET recall_id = $1 FROM messages m"
+	" WHERE m.recall_id = $1 AND d.source = 'dovecot'"
+	"  AND d.event IN ('saved', 'copied') AND d.detail = m.message_id"
+	"  AND d.recall_id IS NULL"
+	"  AND d.at >= m.submitted_at - interval '1 hour'"
+	"  AND d.at <= m.submitted_at + interval '30 days'",
+	/* Everything later about each (user, mailbox, uid). */
+	"UPDATE route_event d SET recall_id = $1 FROM route_event s"
+	" WHERE s.recall_id = $1 AND s.source = 'dovecot'"
+	"  AND s.event IN ('saved', 'copied') AND d.source = 'dovecot'"
+	"  AND d.recall_id IS NULL AND d.copy_addr = s.copy_addr"
+	"  AND d.mailbox = s.mailbox AND d.uid = s.uid AND d.at >= s.at",
+};
+
+int
+ledger_link(struct db *db, const char *recall_id, char **error_r)
+{
+	const char *params[1] = { recall_id };
+	size_t i;
+
+	for (i = 0; i < sizeof(link_sql) / sizeof(link_sql[0]); i++)
+		if (db_exec(db, link_sql[i], 1, params, NULL, error_r) < 0)
+			return -1;
+	return 0;
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+enum { C_QID, C_RCPT, C_COPY, C_AT, C_SOURCE, C_EVENT, C_DETAIL, C_BOX,
+    C_UID, C_IP, C_PORT, C_SESSION };
+
+struct row {
+	const char *qid, *rcpt, *copy, *at, *event, *detail, *box, *ip, *session;
+	unsigned long uid;
+	long port;
+	bool postfix;
+};
+
+struct ledger_message {
+	struct db_result *res;
+	char *queue_id;		/* the milter's, "" when unknown */
+	struct row *rows;	/* in time order */
+	size_t n;
+	size_t *by_rcpt;	/* postfix rows by recipient (case-insensitive) */
+	size_t n_rcpt;
+	size_t *by_qid;		/* postfix rows by queue id */
+	size_t n_qid;
+	size_t *by_user;	/* dovecot rows by user */
+	size_t n_user;
+	size_t *by_session;	/* dovecot saves by session */
+	size_t n_session;
+};
+
+size_t
+ledger_message_rows(const struct ledger_message *m)
+{
+	return m->n;
+}
+
+void
+ledger_message_free(struct ledger_message **mp)
+{
+	struct ledger_message *m = *mp;
+
+	if (m == NULL)
+		return;
+	db_result_free(&m->res);
+	free(m->queue_id);
+	free(m->rows);
+	free(m->by_rcpt);
+	free(m->by_qid);
+	free(m->by_user);
+	free(m->by_session);
+	xfree(mp);
+}
+
+/* qsort_r-free sorting: the rows being sorted, per call. */
+static const struct row *sort_rows;
+
+static int
+cmp_rcpt(const void *a, const void *b)
+{
+	const struct row *x = &sort_rows[*(const size_t *)a];
+	const struct row *y = &sort_rows[*(const size_t *)b];
+	int c = strcasecmp(x->rcpt, y->rcpt);
+
+	return c != 0 ? c : (*(const size_t *)a > *(const size_t *)b)
+	    - (*(const size_t *)a < *(const size_t *)b);
+}
+
+static int
+cmp_qid(const void *a, const void *b)
+{
+	const struct row *x = &sort_rows[*(const size_t *)a];
+	const struct row *y = &sort_rows[*(const size_t *)b];
+	int c = strcmp(x->qid, y->qid);
+
+	return c != 0 ? c : (*(const size_t *)a > *(const size_t *)b)
+	    - (*(const size_t *)a < *(const size_t *)b);
+}
+
+static int
+cmp_user(const void *a, const void *b)
+{
+	const struct row *x = &sort_rows[*(const size_t *)a];
+	const struct row *y = &sort_rows[*(const size_t *)b];
+	int c = strcmp(x->copy, y->copy);
+
+	return c != 0 ? c : (*(const size_t *)a > *(const size_t *)b)
+	    - (*(const size_t *)a < *(const size_t *)b);
+}
+
+static int
+cmp_session(const void *a, const void *b)
+{
+	const struct row *x = &sort_rows[*(const size_t *)a];
+	const struct row *y = &sort_rows[*(const size_t *)b];
+
+	return strcmp(x->session, y->session);
+}
+
+/* The index range [*lo, *hi) of idx whose key equals key. */
+typedef int key_cmp(const struct row *r, const char *key);
+
+static int
+key_rcpt(const struct row *r, const char *k)
+{
+	return strcasecmp(r->rcpt, k);
+}
+
+static int
+key_qid(const struct row *r, const char *k)
+{
+	return strcmp(r->qid, k);
+}
+
+static int
+key_user(const struct row *r, const char *k)
+{
+	return strcmp(r->copy, k);
+}
+
+static int
+key_session(const struct row *r, const char *k)
+{
+	return strcmp(r->session, k);
+}
+
+static void
+range(const struct row *rows, const size_t *idx, size_t n, key_cmp *cmp,
+    const char *key, size_t *lo_r, size_t *hi_r)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (cmp(&rows[idx[mid]], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*lo_r = lo;
+	for (hi = lo; hi < n && cmp(&rows[idx[hi]], key) == 0; hi++)
+		;
+	*hi_r = hi;
+}
+
+int
+ledger_message_load(struct ledger *l, struct db *db, const char *recall_id,
+    struct ledger_message **m_r, char **error_r)
+{
+	const char *params[1] = { recall_id };
+	struct ledger_message *m;
+	struct db_result *r;
+	size_t i;
+
+	(void)l;
+	*m_r = NULL;
+	r = db_query(db, "SELECT coalesce(queue_id, '') FROM messages"
+	    " WHERE recall_id = $1", 1, params, error_r);
+	if (r == NULL)
+		return -1;
+	if (db_rows(r) == 0) {
+		db_result_free(&r);
+		return 0;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->queue_id = xstrdup(db_str(r, 0, 0));
+	db_result_free(&r);
+	if (ledger_link(db, recall_id, error_r) < 0)
+		goto fail;
+	m->res = db_query(db,
+	    "SELECT queue_id, recipient, copy_addr,"
+	    "  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    "  source, event, detail, mailbox, uid, remote_ip, local_port,"
+	    "  session FROM route_event WHERE recall_id = $1 ORDER BY at, id",
+	    1, params, error_r);
+	if (m->res == NULL)
+		goto fail;
+	m->n = (size_t)db_rows(m->res);
+	m->rows = xcalloc(m->n + 1, sizeof(*m->rows));
+	m->by_rcpt = xcalloc(m->n + 1, sizeof(size_t));
+	m->by_qid = xcalloc(m->n + 1, sizeof(size_t));
+	m->by_user = xcalloc(m->n + 1, sizeof(size_t));
+	m->by_session = xcalloc(m->n + 1, sizeof(size_t));
+	for (i = 0; i < m->n; i++) {
+		struct row *w = &m->rows[i];
+		int k = (int)i;
+
+		w->qid = db_str(m->res, k, C_QID);
+		w->rcpt = db_str(m->res, k, C_RCPT);
+		w->copy = db_str(m->res, k, C_COPY);
+		w->at = db_str(m->res, k, C_AT);
+		w->postfix = strcmp(db_str(m->res, k, C_SOURCE), "postfix") == 0;
+		w->event = db_str(m->res, k, C_EVENT);
+		w->detail = db_str(m->res, k, C_DETAIL);
+		w->box = db_str(m->res, k, C_BOX);
+		w->uid = strtoul(db_str(m->res, k, C_UID), NULL, 10);
+		w->ip = db_str(m->res, k, C_IP);
+		w->port = db_value(m->res, k, C_PORT) != NULL
+		    ? atol(db_str(m->res, k, C_PORT)) : -1;
+		w->session = db_str(m->res, k, C_SESSION);
+		if (w->postfix) {
+			m->by_rcpt[m->n_rcpt++] = i;
+			m->by_qid[m->n_qid++] = i;
+		} else {
+			m->by_user[m->n_user++] = i;
+			if (strcmp(w->event, "saved") == 0 && *w->session != '\0')
+				m->by_session[m->n_session++] = i;
+		}
+	}
+	sort_rows = m->rows;
+	qsort(m->by_rcpt, m->n_rcpt, sizeof(size_t), cmp_rcpt);
+	qsort(m->by_qid, m->n_qid, sizeof(size_t), cmp_qid);
+	qsort(m->by_user, m->n_user, sizeof(size_t), cmp_user);
+	qsort(m->by_session, m->n_session, sizeof(size_t), cmp_session);
+	sort_rows = NULL;
+	*m_r = m;
+	return 1;
+fail:
+	ledger_message_free(&m);
+	return -1;
+}
+
+/* ---- copies and exposures --------------------------------------------- */
+
+struct idxv {
+	size_t *v;
+	size_t n, cap;
+};
+
+static void
+idxv_add(struct idxv *x, size_t i)
+{
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 16;
+		x->v = xrealloc(x->v, x->cap * sizeof(size_t));
+	}
+	x->v[x->n++] = i;
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Working state of one copy while the rows are walked. */
+struct work {
+	const char *addr;
+	long final;		/* row of the deciding delivery event */
+	long last;		/* row of the last delivery event */
+};
+
+static char *
+own(struct ledger_copy *c, char *s)
+{
+	c->owned_ = xrealloc(c->owned_, (c->n_owned_ + 1) * sizeof(char *));
+	c->owned_[c->n_owned_++] = s;
+	return s;
+}
+
+static void
+add_exposure(struct ledger_copy *c, enum decide_exposure_kind kind,
+    const char *where, const char *at)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_exposures; i++)
+		if (c->exp_[i].kind == kind)
+			return;		/* the first of each kind is enough */
+	c->exp_ = xrealloc(c->exp_, (c->n_exposures + 1) * sizeof(*c->exp_));
+	c->exp_[c->n_exposures].kind = kind;
+	c->exp_[c->n_exposures].where = where != NULL
+	    ? own(c, xstrdup(where)) : NULL;
+	c->exp_[c->n_exposures].at = at != NULL ? own(c, xstrdup(at)) : NULL;
+	c->n_exposures++;
+	c->exposures = c->exp_;
+}
+
+static unsigned
+reason_bits(const char *code)
+{
+	if (strcmp(code, "imap:fetch_body") == 0)
+		return DOVELOG_R_FETCH_BODY;
+	if (strcmp(code, "pop3:cmd_retr") == 0)
+		return DOVELOG_R_POP3_RETR;
+	if (strcmp(code, "pop3:cmd_top") == 0)
+		return DOVELOG_R_POP3_TOP;
+	return 0;
+}
+
+/* Classify a stored access row again, under today's configuration. */
+static enum dovelog_access
+reclassify(const struct ledger *l, const struct row *w)
+{
+	struct dovelog_access_facts f;
+	char svc[32];
+	const char *sp = strchr(w->detail, ' ');
+	size_t n = sp != NULL ? (size_t)(sp - w->detail) : strlen(w->detail);
+
+	if (n >= sizeof(svc))
+		n = sizeof(svc) - 1;
+	memcpy(svc, w->detail, n);
+	svc[n] = '\0';
+	memset(&f, 0, sizeof(f));
+	f.service = svc;
+	f.remote_ip = w->ip;
+	f.local_port = w->port;
+	f.reasons = sp != NULL ? reason_bits(sp + 1) : 0;
+	f.user = w->copy;
+	return dovelog_classify(&l->pol, &f);
+}
+
+/* What Dovecot logged for user's mailbox. */
+static void
+mailbox_facts(const struct ledger *l, const struct ledger_message *m,
+    const char *user, struct ledger_copy *c, struct sbuf *why)
+{
+	size_t lo, hi, i, j;
+	char where[96];
+
+	range(m->rows, m->by_user, m->n_user, key_user, user, &lo, &hi);
+	for (i = lo; i < hi; i++) {
+		const struct row *w = &m->rows[m->by_user[i]];
+		enum dovelog_access a;
+
+		if (strcmp(w->event, "saved") == 0
+		    || strcmp(w->event, "copied") == 0) {
+			for (j = 0; j < c->n_locations; j++)
+				if (c->locations[j].uid == w->uid
+				    && strcmp(c->locations[j].mailbox,
+				    w->box) == 0)
+					break;
+			if (j < c->n_locations)
+				continue;
+			c->locations = xrealloc(c->locations,
+			    (c->n_locations + 1) * sizeof(*c->locations));
+			c->locations[c->n_locations].mailbox = xstrdup(w->box);
+			c->locations[c->n_locations].uid = w->uid;
+			c->n_locations++;
+			sbuf_addf(why, "; %s in %s uid %lu at %s",
+			    w->event[0] == 's' ? "saved" : "copied", w->box,
+			    w->uid, w->at);
+		} else if (strcmp(w->event, "seen") == 0) {
+			if (c->seen_at == NULL)
+				c->seen_at = xstrdup(w->at);
+		} else if (strcmp(w->event, "expunged") == 0) {
+			free(c->expunged_at);
+			c->expunged_at = xstrdup(w->at);
+		} else if ((a = dovelog_access_from_event(w->event))
+		    != DOVELOG_ACCESS_NONE) {
+			a = reclassify(l, w);
+			if (*w->ip != '\0')
+				snprintf(where, sizeof(where), "%s", w->ip);
+			else if (w->port > 0)
+				snprintf(where, sizeof(where), "port %ld",
+				    w->port);
+			else
+				snprintf(where, sizeof(where), "an unknown "
+				    "address");
+			switch (a) {
+			case DOVELOG_ACCESS_MOBILE:
+				add_exposure(c, EXPOSURE_MOBILE, where, w->at);
+				sbuf_addf(why, "; synced to a mobile device "
+				    "through %s at %s", where, w->at);
+				break;
+			case DOVELOG_ACCESS_POP3:
+				add_exposure(c, EXPOSURE_POP3, where, w->at);
+				sbuf_addf(why, "; body downloaded over POP3 "
+				    "from %s at %s", where, w->at);
+				break;
+			case DOVELOG_ACCESS_IMAP:
+				add_exposure(c, EXPOSURE_IMAP, where, w->at);
+				sbuf_addf(why, "; body downloaded over IMAP "
+				    "from %s at %s", where, w->at);
+				break;
+			case DOVELOG_ACCESS_INSIDE:
+				sbuf_addf(why, "; read in webmail (%s) at %s",
+				    where, w->at);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	if (c->seen_at != NULL)
+		sbuf_addf(why, "; \\Seen at %s", c->seen_at);
+	if (c->expunged_at != NULL)
+		sbuf_addf(why, "; expunged at %s", c->expunged_at);
+}
+
+/* The Dovecot user of a delivered copy: the LMTP save, else the template. */
+static char *
+copy_user(const struct ledger *l, const struct ledger_message *m,
+    const struct row *final)
+{
+	size_t lo, hi;
+
+	if (*final->session != '\0') {
+		range(m->rows, m->by_session, m->n_session, key_session,
+		    final->session, &lo, &hi);
+		if (lo < hi)
+			return xstrdup(m->rows[m->by_session[lo]].copy);
+	}
+	return addr_expand_user(l->cfg->store.dovecot_user, final->copy);
+}
+
+static bool
+is_event(const struct row *w, const char *e)
+{
+	return strcmp(w->event, e) == 0;
+}
+
+static int
+delivery_rank(const struct row *w)
+{
+	if (is_event(w, "delivered") || is_event(w, "relayed"))
+		return 3;
+	if (is_event(w, "bounced"))
+		return 2;
+	if (is_event(w, "deferred"))
+		return 1;
+	return 0;
+}
+
+static void
+fill_copy(struct ledger *l, const struct ledger_message *m,
+    const struct work *wk, struct ledger_copy *c)
+{
+	const struct row *f = &m->rows[wk->final];
+	struct sbuf why = SBUF_INIT;
+	bool held = false;
+	const char *removed = NULL;
+	size_t i, lo, hi;
+
+	c->copy_addr = xstrdup(wk->addr);
+	c->at = xstrdup(f->at);
+	/* Held in the queue file of the last attempt, and not released? */
+	range(m->rows, m->by_qid, m->n_qid, key_qid, f->qid, &lo, &hi);
+	for (i = lo; i < hi; i++) {
+		const struct row *w = &m->rows[m->by_qid[i]];
+
+		if (is_event(w, "held")) {
+			held = true;
+		} else if (is_event(w, "released")) {
+			held = false;
+		} else if (is_event(w, "removed")) {
+			held = false;
+			removed = w->at;	/* postsuper -d */
+		}
+	}
+	if (is_event(f, "relayed")) {
+		c->delivery = DECIDE_DELIVERY_DELIVERED;
+		if (addr_is_list(f->copy, &l->cfg->mailing_lists)) {
+			add_exposure(c, EXPOSURE_LIST, f->copy, f->at);
+			sbuf_addf(&why, "sent to the mailing list %s at %s",
+			    f->copy, f->at);
+		} else {
+			add_exposure(c, EXPOSURE_FORWARDED, f->copy, f->at);
+			sbuf_addf(&why, "sent outside to %s at %s", f->copy,
+			    f->at);
+		}
+	} else if (is_event(f, "delivered")) {
+		c->delivery = DECIDE_DELIVERY_DELIVERED;
+		if (strstr(f->detail, ": delivered to command") != NULL) {
+			add_exposure(c, EXPOSURE_FORWARDED, "a program", f->at);
+			sbuf_addf(&why, "handed to a program at %s (%s)",
+			    f->at, f->detail);
+		} else {
+			c->mailbox_copy = true;
+			c->store_user = copy_user(l, m, f);
+			sbuf_addf(&why, "delivered to %s at %s", f->copy,
+			    f->at);
+			mailbox_facts(l, m, c->store_user, c, &why);
+		}
+	} else if (is_event(f, "bounced")) {
+		c->bounced = true;
+		c->delivery = DECIDE_DELIVERY_UNKNOWN;
+		sbuf_addf(&why, "bounced at %s", f->at);
+	} else if (removed != NULL) {
+		/* Deleted from the queue (postsuper -d): it never left. */
+		c->bounced = true;
+		c->delivery = DECIDE_DELIVERY_UNKNOWN;
+		sbuf_addf(&why, "deleted from the queue at %s", removed);
+	} else {
+		c->delivery = held ? DECIDE_DELIVERY_HELD
+		    : DECIDE_DELIVERY_QUEUED;
+		sbuf_addf(&why, "%s; deferred at %s", held ? "held in the "
+		    "queue" : "not delivered yet", f->at);
+	}
+	if (held && c->delivery != DECIDE_DELIVERY_HELD
+	    && !is_event(f, "delivered") && !is_event(f, "relayed"))
+		c->delivery = DECIDE_DELIVERY_HELD;
+	c->reason = sbuf_detach(&why);
+}
+
+void
+ledger_copies(struct ledger *l, const struct ledger_message *m,
+    const char *rcpt, struct ledger_copies *out)
+{
+	struct idxv mine = { NULL, 0, 0 };
+	struct work *wk = NULL;
+	size_t nwk = 0, i, j, lo, hi;
+
+	memset(out, 0, sizeof(*out));
+	range(m->rows, m->by_rcpt, m->n_rcpt, key_rcpt, rcpt, &lo, &hi);
+	for (i = lo; i < hi; i++)
+		idxv_add(&mine, m->by_rcpt[i]);
+	/* Follow forwards into child queue files (all theirs is ours). */
+	for (i = 0; i < mine.n; i++) {
+		const struct row *w = &m->rows[mine.v[i]];
+
+		if (!is_event(w, "forwarded") || *w->detail == '\0')
+			continue;
+		range(m->rows, m->by_qid, m->n_qid, key_qid, w->detail, &lo,
+		    &hi);
+		for (j = lo; j < hi; j++) {
+			const struct row *c = &m->rows[m->by_qid[j]];
+			size_t k;
+
+			for (k = 0; k < mine.n; k++)
+				if (mine.v[k] == m->by_qid[j])
+					break;
+			if (k == mine.n && *c->copy != '\0')
+				idxv_add(&mine, m->by_qid[j]);
+		}
+	}
+	qsort(mine.v, mine.n, sizeof(size_t), cmp_size);
+	/* One copy per final address; the strongest delivery event wins. */
+	for (i = 0; i < mine.n; i++) {
+		const struct row *w = &m->rows[mine.v[i]];
+		int rank = delivery_rank(w);
+
+		if (rank == 0)
+			continue;
+		for (j = 0; j < nwk; j++)
+			if (strcasecmp(wk[j].addr, w->copy) == 0)
+				break;
+		if (j == nwk) {
+			wk = xrealloc(wk, (nwk + 1) * sizeof(*wk));
+			wk[nwk].addr = w->copy;
+			wk[nwk].final = (long)mine.v[i];
+			wk[nwk].last = (long)mine.v[i];
+			nwk++;
+			continue;
+		}
+		wk[j].last = (long)mine.v[i];
+		/* Later wins among equals: deferred, then deferred again. */
+		if (rank >= delivery_rank(&m->rows[wk[j].final]))
+			wk[j].final = (long)mine.v[i];
+	}
+	out->known = mine.n > 0;
+	out->v = xcalloc(nwk + 1, sizeof(*out->v));
+	for (i = 0; i < nwk; i++)
+		fill_copy(l, m, &wk[i], &out->v[out->n++]);
+	if (!out->known) {
+		/* No Postfix facts: what Dovecot says of the mailbox. */
+		struct ledger_copy *c = &out->v[0];
+		struct sbuf why = SBUF_INIT;
+
+		out->n = 1;
+		c->copy_addr = xstrdup(rcpt);
+		c->delivery = DECIDE_DELIVERY_UNKNOWN;
+		c->mailbox_copy = true;
+		c->store_user = addr_expand_user(l->cfg->store.dovecot_user,
+		    rcpt);
+		sbuf_adds(&why, "no delivery logged by Postfix");
+		mailbox_facts(l, m, c->store_user, c, &why);
+		c->reason = sbuf_detach(&why);
+	}
+	free(wk);
+	free(mine.v);
+}
+
+void
+ledger_copies_free(struct ledger_copies *cs)
+{
+	size_t i, j;
+
+	for (i = 0; i < cs->n; i++) {
+		struct ledger_copy *c = &cs->v[i];
+
+		free(c->copy_addr);
+		free(c->store_user);
+		free(c->at);
+		free(c->seen_at);
+		free(c->expunged_at);
+		free(c->reason);
+		for (j = 0; j < c->n_locations; j++)
+			free(c->locations[j].mailbox);
+		free(c->locations);
+		for (j = 0; j < c->n_owned_; j++)
+			free(c->owned_[j]);
+		free(c->owned_);
+		free(c->exp_);
+	}
+	free(cs->v);
+	memset(cs, 0, sizeof(*cs));
+}
+
+int
+ledger_exposures(struct ledger *l, struct db *db, const char *recall_id,
+    const char *recipient, struct ledger_copies *out, char **error_r)
+{
+	struct ledger_message *m = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = ledger_message_load(l, db, recall_id, &m, error_r)) <= 0)
+		return r;
+	ledger_copies(l, m, recipient, out);
+	ledger_message_free(&m);
+	return 1;
+}
