@@ -102,7 +102,7 @@ unit: $(UNIT_BIN) $(ASAN_BIN)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(MILTER_SRC) $(RECALLD_SRC) $(wildcard lib/*.h milter/*.h recalld/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CPPFLAGS) -std=c17 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
+	$(CLANG) $(CPPFLAGS) -Irecalld -std=c17 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
 	    -o $@ $< $(shell sed -n 's/^.*FUZZ_SOURCES: *//p' $<) $(LDLIBS_LIB) -ljansson
 fuzz: $(FUZZ_BIN)
 

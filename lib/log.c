@@ -31,6 +31,9 @@ log_debug_enabled(void)
 	return log_debug_on;
 }
 
+static void log_vemit(int prio, const char *errstr, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 log_vemit(int prio, const char *errstr, const char *fmt, va_list ap)
 {
