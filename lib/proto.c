@@ -13,16 +13,20 @@
 #include "xalloc.h"
 
 void
-proto_decoder_init(struct proto_decoder *d)
+proto_decoder_init(struct proto_decoder *d, size_t max)
 {
 	memset(d, 0, sizeof(*d));
+	d->max = max < PROTO_MAX_FRAME ? max : PROTO_MAX_FRAME;
 }
 
 void
 proto_decoder_free(struct proto_decoder *d)
 {
+	size_t max = d->max;
+
 	free(d->buf);
 	memset(d, 0, sizeof(*d));
+	d->max = max;
 }
 
 enum proto_status
@@ -43,7 +47,7 @@ proto_decode(struct proto_decoder *d, const void *data, size_t len,
 	if (d->buf == NULL) {
 		d->need = (uint32_t)d->hdr[0] << 24 | (uint32_t)d->hdr[1] << 16
 		    | (uint32_t)d->hdr[2] << 8 | d->hdr[3];
-		if (d->need == 0 || d->need > PROTO_MAX_FRAME) {
+		if (d->need == 0 || d->need > d->max) {
 			*used_r = used;
 			*error_r = d->need == 0 ? "empty frame"
 			    : "frame longer than the limit";
@@ -151,7 +155,7 @@ proto_send(int fd, const char *payload, size_t len, int timeout_ms,
 }
 
 int
-proto_recv(int fd, char **frame_r, size_t *len_r, int timeout_ms,
+proto_recv(int fd, char **frame_r, size_t *len_r, size_t max, int timeout_ms,
     const char **error_r)
 {
 	struct proto_decoder d;
@@ -159,7 +163,7 @@ proto_recv(int fd, char **frame_r, size_t *len_r, int timeout_ms,
 	char buf[4096];
 	bool any = false;
 
-	proto_decoder_init(&d);
+	proto_decoder_init(&d, max);
 	for (;;) {
 		size_t off = 0, used;
 		ssize_t n;

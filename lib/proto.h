@@ -16,7 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAX_FRAME (256 * 1024)
+/* The largest frame at all (an answer about 10,000+ recipients fits). */
+#define PROTO_MAX_FRAME (64 * 1024 * 1024)
+/* The largest request recalld accepts: requests are small. */
+#define PROTO_MAX_REQUEST (64 * 1024)
 
 struct proto_decoder {
 	unsigned char hdr[4];
@@ -24,11 +27,13 @@ struct proto_decoder {
 	uint32_t need;
 	char *buf;
 	size_t got;
+	size_t max;	/* frames longer than this are errors */
 };
 
 enum proto_status { PROTO_MORE, PROTO_FRAME, PROTO_ERROR };
 
-void proto_decoder_init(struct proto_decoder *d);
+/* max: the longest payload to accept (at most PROTO_MAX_FRAME). */
+void proto_decoder_init(struct proto_decoder *d, size_t max);
 void proto_decoder_free(struct proto_decoder *d);
 /*
  * Feed len bytes.  *used_r gets how many were consumed.  On PROTO_FRAME the
@@ -43,8 +48,11 @@ enum proto_status proto_decode(struct proto_decoder *d, const void *data,
 /* Blocking helpers over a socket, with a timeout in milliseconds. */
 int proto_send(int fd, const char *payload, size_t len, int timeout_ms,
     const char **error_r);
-/* Returns 1 with a frame, 0 on clean EOF before any byte, -1 on error. */
-int proto_recv(int fd, char **frame_r, size_t *len_r, int timeout_ms,
-    const char **error_r);
+/*
+ * Returns 1 with a frame, 0 on clean EOF before any byte, -1 on error.
+ * Accepts payloads up to max bytes.
+ */
+int proto_recv(int fd, char **frame_r, size_t *len_r, size_t max,
+    int timeout_ms, const char **error_r);
 
 #endif

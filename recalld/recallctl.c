@@ -138,8 +138,8 @@ run(const struct opts *o, const char *socket_path, const char *op,
 		return code;
 	}
 	if (proto_send(fd, req, strlen(req), 10000, &perr) < 0
-	    || (got = proto_recv(fd, &answer, &len, CTL_TIMEOUT_MS,
-	    &perr)) <= 0) {
+	    || (got = proto_recv(fd, &answer, &len, PROTO_MAX_FRAME,
+	    CTL_TIMEOUT_MS, &perr)) <= 0) {
 		char *msg = xasprintf("recalld is not available (%s)",
 		    perr != NULL ? perr : "it closed the connection");
 

@@ -194,11 +194,12 @@ server_serve_one(int listen_fd, struct recall_env *env,
 		answer = reply_error_json(REPLY_REFUSED,
 		    "your uid has no user name");
 		/* Drain the request first so the client sees the answer. */
-		got = proto_recv(fd, &frame, &len, SERVER_READ_TIMEOUT_MS,
-		    &perr);
+		got = proto_recv(fd, &frame, &len, PROTO_MAX_REQUEST,
+		    SERVER_READ_TIMEOUT_MS, &perr);
 		goto reply;
 	}
-	got = proto_recv(fd, &frame, &len, SERVER_READ_TIMEOUT_MS, &perr);
+	got = proto_recv(fd, &frame, &len, PROTO_MAX_REQUEST,
+	    SERVER_READ_TIMEOUT_MS, &perr);
 	if (got == 0)
 		goto out;	/* connected and left: nothing to answer */
 	if (got < 0) {

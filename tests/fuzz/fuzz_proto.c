@@ -24,14 +24,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	chunk = (size_t)data[0] % 7 + 1;
 	off = 1;
-	proto_decoder_init(&d);
+	proto_decoder_init(&d, PROTO_MAX_REQUEST);
 	while (off < size) {
 		size_t n = size - off < chunk ? size - off : chunk;
 
 		switch (proto_decode(&d, data + off, n, &used, &frame, &len,
 		    &err)) {
 		case PROTO_FRAME:
-			if (strlen(frame) != len || len > PROTO_MAX_FRAME)
+			if (strlen(frame) != len || len > PROTO_MAX_REQUEST)
 				abort();
 			free(frame);
 			break;

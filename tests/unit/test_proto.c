@@ -37,7 +37,7 @@ main(void)
 	TEST_BEGIN("proto: two frames in one buffer");
 	n = frame(buf, "{\"op\":\"a\"}", 10);
 	n += frame(buf + n, "{\"x\":1}", 7);
-	proto_decoder_init(&d);
+	proto_decoder_init(&d, PROTO_MAX_REQUEST);
 	st = proto_decode(&d, buf, n, &used, &f, &len, &err);
 	CHECK(st == PROTO_FRAME);
 	CHECK_STR(f, "{\"op\":\"a\"}");
@@ -52,7 +52,7 @@ main(void)
 
 	TEST_BEGIN("proto: fed one byte at a time");
 	n = frame(buf, "hello", 5);
-	proto_decoder_init(&d);
+	proto_decoder_init(&d, PROTO_MAX_REQUEST);
 	frames = 0;
 	for (i = 0; i < n; i++) {
 		st = proto_decode(&d, buf + i, 1, &used, &f, &len, &err);
@@ -70,16 +70,16 @@ main(void)
 	TEST_END();
 
 	TEST_BEGIN("proto: oversized, empty and NUL frames are errors");
-	proto_decoder_init(&d);
+	proto_decoder_init(&d, PROTO_MAX_REQUEST);
 	buf[0] = 0x7f; buf[1] = buf[2] = buf[3] = 0xff;
 	CHECK(proto_decode(&d, buf, 4, &used, &f, &len, &err) == PROTO_ERROR);
 	CHECK(err != NULL && strstr(err, "limit") != NULL);
 	proto_decoder_free(&d);
-	proto_decoder_init(&d);
+	proto_decoder_init(&d, PROTO_MAX_REQUEST);
 	memset(buf, 0, 4);
 	CHECK(proto_decode(&d, buf, 4, &used, &f, &len, &err) == PROTO_ERROR);
 	proto_decoder_free(&d);
-	proto_decoder_init(&d);
+	proto_decoder_init(&d, PROTO_MAX_REQUEST);
 	n = frame(buf, "ab", 3);
 	buf[n] = '\0';
 	CHECK(proto_decode(&d, buf, n + 1, &used, &f, &len, &err) == PROTO_ERROR);
@@ -93,20 +93,20 @@ main(void)
 
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 		CHECK(proto_send(sv[0], "{\"ok\":true}", 11, 1000, &err) == 0);
-		CHECK(proto_recv(sv[1], &f, &len, 1000, &err) == 1);
+		CHECK(proto_recv(sv[1], &f, &len, PROTO_MAX_REQUEST, 1000, &err) == 1);
 		CHECK_STR(f, "{\"ok\":true}");
 		free(f);
 		CHECK(write(sv[0], "\0\0\0\x10" "abc", 7) == 7);
 		close(sv[0]);
-		CHECK(proto_recv(sv[1], &f, &len, 1000, &err) == -1);
+		CHECK(proto_recv(sv[1], &f, &len, PROTO_MAX_REQUEST, 1000, &err) == -1);
 		CHECK(err != NULL && strstr(err, "middle") != NULL);
 		close(sv[1]);
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 		close(sv[0]);
-		CHECK(proto_recv(sv[1], &f, &len, 1000, &err) == 0);
+		CHECK(proto_recv(sv[1], &f, &len, PROTO_MAX_REQUEST, 1000, &err) == 0);
 		close(sv[1]);
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-		CHECK(proto_recv(sv[1], &f, &len, 50, &err) == -1);
+		CHECK(proto_recv(sv[1], &f, &len, PROTO_MAX_REQUEST, 50, &err) == -1);
 		CHECK(err != NULL && strstr(err, "timed out") != NULL);
 		close(sv[0]);
 		close(sv[1]);
