@@ -14,7 +14,7 @@ PACKAGES="build-essential pkg-config clang libclang-rt-14-dev
 postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 postgresql postgresql-client libmilter-dev miltertest
 libconfig-dev libpq-dev libssl-dev libcurl4-openssl-dev libjansson-dev
-swaks curl jq openssl sasl2-bin procps iproute2 ca-certificates"
+swaks curl jq openssl python3 sasl2-bin procps iproute2 ca-certificates"
 
 # installed PKG: true when PKG, or a versioned package of that name
 # (postgresql-client -> postgresql-client-15), is installed.
