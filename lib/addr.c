@@ -20,6 +20,26 @@ has_ctl(const char *s, size_t len)
 	return false;
 }
 
+/*
+ * Is [p, p + len) short enough and free of control characters and angle
+ * brackets?  If not, *error_r (when not NULL) gets too_long or bad_char.
+ */
+static bool
+acceptable(const char *p, size_t len, const char *too_long,
+    const char *bad_char, const char **error_r)
+{
+	const char *why = NULL;
+
+	if (len > ADDR_MAX_LEN)
+		why = too_long;
+	else if (has_ctl(p, len) || memchr(p, '<', len) != NULL
+	    || memchr(p, '>', len) != NULL)
+		why = bad_char;
+	if (why != NULL && error_r != NULL)
+		*error_r = why;
+	return why == NULL;
+}
+
 /* Trim white space: [*p, *q) is what remains. */
 static void
 trim(const char **p, const char **q)
@@ -65,18 +85,9 @@ addr_normalise(const char *in, const char **error_r)
 		}
 	}
 	len = (size_t)(q - p);
-	if (len > ADDR_MAX_LEN) {
-		if (error_r != NULL)
-			*error_r = "address too long";
+	if (!acceptable(p, len, "address too long", "address contains a "
+	    "control character or an angle bracket", error_r))
 		return NULL;
-	}
-	if (has_ctl(p, len) || memchr(p, '<', len) != NULL
-	    || memchr(p, '>', len) != NULL) {
-		if (error_r != NULL)
-			*error_r = "address contains a control character or "
-			    "an angle bracket";
-		return NULL;
-	}
 	out = xstrndup(p, len);
 	if ((at = strrchr(out, '@')) != NULL)
 		for (d = out + (at - out) + 1; *d != '\0'; d++)
@@ -159,18 +170,9 @@ addr_msgid_normalise(const char *in, const char **error_r)
 			*error_r = "empty Message-ID";
 		return NULL;
 	}
-	if (len > ADDR_MAX_LEN) {
-		if (error_r != NULL)
-			*error_r = "Message-ID too long";
+	if (!acceptable(p, len, "Message-ID too long", "Message-ID contains "
+	    "a control character or an angle bracket", error_r))
 		return NULL;
-	}
-	if (has_ctl(p, len) || memchr(p, '<', len) != NULL
-	    || memchr(p, '>', len) != NULL) {
-		if (error_r != NULL)
-			*error_r = "Message-ID contains a control character "
-			    "or an angle bracket";
-		return NULL;
-	}
 	out = xmalloc(len + 3);
 	out[0] = '<';
 	memcpy(out + 1, p, len);
