@@ -130,6 +130,8 @@ install: all
 	for f in docs/*.5; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man5; done; true
 	for f in docs/*.8; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man8; done; true
 	cp -R schema $(DESTDIR)$(PREFIX)/share/recall/
+	install -m 644 etc/recall.conf.example etc/systemd/*.service \
+	    $(DESTDIR)$(PREFIX)/share/recall/
 
 clean:
 	rm -rf $(BUILD)
