@@ -59,6 +59,8 @@ static const struct cfg_key cfg_keys[] = {
 	    0, 0, false, false },
 	{ "milter.hold_external", T_LONG, OFF(milter.hold_external), "0",
 	    0, 86400, false, false },
+	{ "milter.postfix_config_dir", T_STR, OFF(milter.postfix_config_dir),
+	    "/etc/postfix", 0, 0, false, false },
 	{ "milter.user", T_STR, OFF(milter.user), NULL, 0, 0, false, false },
 	{ "milter.socket_group", T_STR, OFF(milter.socket_group), NULL,
 	    0, 0, false, false },

@@ -43,6 +43,7 @@ struct recall_cfg {
 		enum cfg_db_error on_db_error;
 		char *recall_address;	/* NULL when unset */
 		long hold_external;	/* seconds, 0 = off */
+		char *postfix_config_dir;	/* -c for postsuper/postqueue */
 		char *user;		/* NULL when unset */
 		char *socket_group;	/* NULL: keep the creating user's group */
 		long socket_mode;	/* e.g. 0660 */

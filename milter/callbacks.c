@@ -18,9 +18,11 @@
 
 #include "callbacks.h"
 #include "conf.h"
+#include "hold.h"
 #include "log.h"
 #include "message.h"
 #include "msgctx.h"
+#include "policy.h"
 #include "writer.h"
 #include "xalloc.h"
 
@@ -67,9 +69,13 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	/* Recall by mail and hold_external; used when offered. */
+	const unsigned long want = SMFIF_DELRCPT | SMFIF_QUARANTINE;
 	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN
 	    | SMFIP_NODATA | SMFIP_NOEOH;
 	struct msgctx *mc;
+	struct milter_conf *conf;
+	bool recall_address;
 
 	(void)f2;
 	(void)f3;
@@ -79,9 +85,18 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	mc = cb_ctx(ctx);
-	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
-	*pf1 = f1 & (skip | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT
-	    | SMFIP_NR_HDR | SMFIP_NR_BODY);
+	/*
+	 * With a recall address we answer RCPT ourselves, to refuse outside
+	 * mail to it per recipient (one round trip per RCPT on a unix socket).
+	 */
+	conf = conf_acquire();
+	recall_address = conf != NULL
+	    && conf->cfg->milter.recall_address != NULL;
+	conf_release(&conf);
+	*pf0 = need | (f0 & (SMFIF_SETSYMLIST | want));
+	*pf1 = f1 & (skip | SMFIP_NR_CONN | SMFIP_NR_MAIL
+	    | (recall_address ? 0 : SMFIP_NR_RCPT) | SMFIP_NR_HDR
+	    | SMFIP_NR_BODY);
 	mc->nr_conn = (*pf1 & SMFIP_NR_CONN) != 0;
 	mc->nr_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
 	mc->nr_rcpt = (*pf1 & SMFIP_NR_RCPT) != 0;
@@ -156,8 +171,28 @@ sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct msgctx *mc = cb_ctx(ctx);
+	const char *rcpt = argv != NULL ? argv[0] : NULL;
+	const char *qid;
+	char buf[160];
 
-	msgctx_add_rcpt(mc, argv != NULL ? argv[0] : NULL);
+	/*
+	 * Outside mail to the recall address is refused here, for that
+	 * recipient only; when RCPT was negotiated as "no reply", end of
+	 * message refuses the whole message instead.
+	 */
+	if (!mc->nr_rcpt && mc->conf != NULL
+	    && policy_is_recall_rcpt(mc->conf->cfg, rcpt)
+	    && !policy_may_request_recall(msgctx_origin(mc))) {
+		qid = smfi_getsymval(ctx, "i");
+		log_info("%s: recall request refused at RCPT: sender %s is "
+		    "not authenticated", qid != NULL ? qid : "NOQUEUE",
+		    log_safe(buf, sizeof(buf), mc->sender_raw != NULL
+		    ? mc->sender_raw : ""));
+		(void)smfi_setreply(ctx, "550", "5.7.1",
+		    MESSAGE_REQ_AUTH_TEXT);
+		return SMFIS_REJECT;
+	}
+	msgctx_add_rcpt(mc, rcpt);
 	return cb_continue(mc->nr_rcpt);
 }
 
@@ -175,8 +210,7 @@ cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
 	struct msgctx *mc = cb_ctx(ctx);
 
-	(void)data;
-	msgctx_add_body(mc, len);
+	msgctx_add_body(mc, data, len);
 	return cb_continue(mc->nr_body);
 }
 
@@ -220,8 +254,35 @@ cb_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	}
 	message_finish(mc, qid, &cb_env, &res);
+	if (res.reject) {
+		(void)smfi_setreply(ctx, (char *)res.rcode, (char *)res.xcode,
+		    (char *)res.reason);
+		message_result_free(&res);
+		msgctx_reset(mc);
+		return SMFIS_REJECT;
+	}
+	if (res.discard && !res.tempfail) {
+		/* A recall request and nothing else: not delivered. */
+		message_result_free(&res);
+		msgctx_reset(mc);
+		return SMFIS_DISCARD;
+	}
+	if (!res.tempfail && res.delrcpt != NULL
+	    && smfi_delrcpt(ctx, res.delrcpt) != MI_SUCCESS) {
+		log_warnx("%s: the MTA refused to remove recipient %s", q,
+		    res.delrcpt);
+		res.tempfail = true, res.reason = "recall: recipient removal "
+		    "failed";
+	}
 	if (!res.tempfail && cb_apply(ctx, q, &res) < 0)
 		res.tempfail = true, res.reason = "recall: header edit failed";
+	if (!res.tempfail && res.quarantine != NULL
+	    && smfi_quarantine(ctx, res.quarantine) != MI_SUCCESS) {
+		/* Not held: it goes out now, which loses nothing. */
+		log_warnx("%s: the MTA refused to hold the message; "
+		    "delivering without holding", q);
+		hold_forget(cb_env.hold, qid);
+	}
 	if (!res.tempfail && res.wait_commit
 	    && !writer_wait_committed(cb_env.writer, &res.end,
 	    cb_env.commit_timeout_ms)) {
@@ -233,6 +294,8 @@ cb_eom(SMFICTX *ctx)
 	}
 	if (res.tempfail) {
 		(void)smfi_setreply(ctx, "451", "4.3.0", (char *)res.reason);
+		if (res.quarantine != NULL)
+			hold_forget(cb_env.hold, qid);
 		rc = SMFIS_TEMPFAIL;
 	}
 	message_result_free(&res);
@@ -270,7 +333,8 @@ callbacks_register(const char *name)
 	memset(&desc, 0, sizeof(desc));
 	desc.xxfi_name = (char *)name;
 	desc.xxfi_version = SMFI_VERSION;
-	desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST;
+	desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST
+	    | SMFIF_DELRCPT | SMFIF_QUARANTINE;
 	desc.xxfi_connect = cb_connect;
 	desc.xxfi_envfrom = cb_envfrom;
 	desc.xxfi_envrcpt = cb_envrcpt;

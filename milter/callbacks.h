@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 struct smfi_str;
+struct hold;
 struct spool;
 struct writer;
 
@@ -29,6 +30,7 @@ struct callbacks_env {
 	struct writer *writer;		/* NULL: none (tests) */
 	const char *hostname;		/* recorded as messages.milter_host */
 	int commit_timeout_ms;
+	struct hold *hold;		/* hold_external; NULL: never hold */
 };
 
 /* Set the environment before the first callback (not owned). */

@@ -29,6 +29,7 @@
 
 #include "callbacks.h"
 #include "conf.h"
+#include "hold.h"
 #include "log.h"
 #include "spool.h"
 #include "writer.h"
@@ -173,6 +174,7 @@ main(int argc, char **argv)
 	struct spool *spool;
 	struct spool_cursor first;
 	struct writer *writer = NULL;
+	struct hold *hold = NULL;
 	struct callbacks_env env;
 	struct passwd *pw = NULL;
 	static sigset_t usr1;
@@ -239,6 +241,16 @@ main(int argc, char **argv)
 	if (pw != NULL && spool_chown(spool, pw->pw_uid, pw->pw_gid,
 	    &errors) < 0)
 		fatalx(EX_OSERR, "%s", errors);
+	if (gethostname(hostname, sizeof(hostname)) < 0)
+		snprintf(hostname, sizeof(hostname), "localhost");
+	hostname[sizeof(hostname) - 1] = '\0';
+	if (hold_open(conf->cfg->milter.spool_dir,
+	    conf->cfg->milter.postfix_config_dir, conf->cfg->db_conninfo,
+	    hostname, &hold, &errors) < 0)
+		fatalx(EX_CANTCREAT, "%s", errors);
+	if (pw != NULL && hold_chown(hold, pw->pw_uid, pw->pw_gid, &errors)
+	    < 0)
+		fatalx(EX_OSERR, "%s", errors);
 	if (!foreground && daemon(0, 0) < 0)
 		fatal(EX_OSERR, "daemon");
 	signal(SIGPIPE, SIG_IGN);
@@ -252,9 +264,6 @@ main(int argc, char **argv)
 		main_drop(pw);
 
 	/* Unprivileged from here. */
-	if (gethostname(hostname, sizeof(hostname)) < 0)
-		snprintf(hostname, sizeof(hostname), "localhost");
-	hostname[sizeof(hostname) - 1] = '\0';
 	if (writer_start(conf->cfg->db_conninfo, conf->cfg->milter.spool_dir,
 	    spool, &first, &writer, &errors) < 0)
 		fatalx(EX_OSERR, "%s", errors);
@@ -262,6 +271,7 @@ main(int argc, char **argv)
 	env.spool = spool;
 	env.writer = writer;
 	env.hostname = hostname;
+	env.hold = hold;
 	env.commit_timeout_ms = CALLBACKS_COMMIT_TIMEOUT_MS;
 	callbacks_init(&env);
 	log_info("listening on %s, spool %s, on_db_error %s",
@@ -269,11 +279,14 @@ main(int argc, char **argv)
 	    conf->cfg->milter.on_db_error == CFG_DB_ERROR_TEMPFAIL
 	    ? "tempfail" : "spool");
 	conf_install(conf);
+	if (hold_start(hold, &errors) < 0)
+		fatalx(EX_OSERR, "%s", errors);
 	if ((rc = pthread_create(&reloader, NULL, main_reloader, &usr1)) != 0)
 		fatalx(EX_OSERR, "cannot start the reload thread: %s",
 		    strerror(rc));
 	rc = smfi_main();
 	log_info("stopping");
+	hold_stop(&hold);
 	writer_stop(&writer);
 	spool_close(&spool);
 	conf_shutdown();

@@ -31,6 +31,13 @@ struct message_edit {
 struct message_result {
 	bool tempfail;			/* answer 451 4.3.0 */
 	const char *reason;		/* static, for the SMTP reply */
+	bool reject;			/* answer 5xx: rcode xcode reason */
+	const char *rcode, *xcode;	/* static */
+	bool discard;			/* a recall request and nothing else */
+	char *delrcpt;			/* heap: remove this recipient (the
+					   recall address) and deliver the rest */
+	char *quarantine;		/* heap: hold the message (hold_external)
+					   with this reason */
 	struct message_edit *edits;	/* apply in this order */
 	size_t n_edits;
 	bool wait_commit;		/* on_db_error = tempfail */
@@ -45,5 +52,9 @@ struct message_result {
 void message_finish(struct msgctx *mc, const char *qid,
     const struct callbacks_env *env, struct message_result *res);
 void message_result_free(struct message_result *res);
+
+/* The 5xx for a recall request that is not authenticated. */
+#define MESSAGE_REQ_AUTH_TEXT \
+	"recall requests must be sent by an authenticated local user"
 
 #endif

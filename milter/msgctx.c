@@ -7,6 +7,7 @@
 
 #include "msgctx.h"
 #include "policy.h"
+#include "recallreq.h"
 #include "xalloc.h"
 
 struct msgctx *
@@ -43,6 +44,10 @@ msgctx_reset(struct msgctx *ctx)
 	msgctx_free_list(&ctx->tags, &ctx->n_tags, &ctx->cap_tags);
 	xfree(&ctx->message_id);
 	xfree(&ctx->subject);
+	xfree(&ctx->recall_rcpt);
+	ctx->n_recall_rcpts = 0;
+	ctx->top_rfc822 = false;
+	sbuf_release(&ctx->body);
 	ctx->size = 0;
 	ctx->in_message = false;
 }
@@ -61,6 +66,18 @@ msgctx_free(struct msgctx **ctxp)
 	*ctxp = NULL;
 }
 
+enum policy_origin
+msgctx_origin(const struct msgctx *ctx)
+{
+	struct policy_client pc;
+
+	pc.auth_authen = ctx->auth_authen;
+	pc.client_addr = ctx->client_addr;
+	pc.client_name = ctx->client_name;
+	pc.have_daemon_addr = ctx->have_daemon_addr;
+	return policy_origin(&pc, &ctx->conf->nets);
+}
+
 void
 msgctx_set(char **dst, const char *src)
 {
@@ -68,15 +85,21 @@ msgctx_set(char **dst, const char *src)
 	*dst = src != NULL ? xstrdup(src) : NULL;
 }
 
-void
+bool
 msgctx_add_rcpt(struct msgctx *ctx, const char *rcpt)
 {
+	bool is_recall = ctx->conf != NULL
+	    && policy_is_recall_rcpt(ctx->conf->cfg, rcpt);
+
+	if (is_recall && ctx->n_recall_rcpts++ == 0)
+		ctx->recall_rcpt = xstrdup(rcpt);
 	if (ctx->n_rcpts == ctx->cap_rcpts) {
 		ctx->cap_rcpts = ctx->cap_rcpts == 0 ? 8 : 2 * ctx->cap_rcpts;
 		ctx->rcpts = xrealloc(ctx->rcpts,
 		    ctx->cap_rcpts * sizeof(*ctx->rcpts));
 	}
 	ctx->rcpts[ctx->n_rcpts++] = xstrdup(rcpt != NULL ? rcpt : "");
+	return is_recall;
 }
 
 /* Cut s to at most max bytes without splitting a UTF-8 sequence. */
@@ -118,11 +141,20 @@ msgctx_add_header(struct msgctx *ctx, const char *name, const char *value)
 		ctx->message_id = msgctx_cut(value, 998);
 	} else if (ctx->subject == NULL && strcasecmp(name, "Subject") == 0) {
 		ctx->subject = msgctx_cut(value, MSGCTX_SUBJECT_MAX);
+	} else if (strcasecmp(name, "Content-Type") == 0) {
+		ctx->top_rfc822 = recallreq_is_rfc822(value);
 	}
 }
 
 void
-msgctx_add_body(struct msgctx *ctx, size_t len)
+msgctx_add_body(struct msgctx *ctx, const void *data, size_t len)
 {
+	size_t room;
+
 	ctx->size += len;
+	if (ctx->n_recall_rcpts == 0 || data == NULL
+	    || ctx->body.len >= RECALLREQ_BODY_MAX)
+		return;
+	room = RECALLREQ_BODY_MAX - ctx->body.len;
+	sbuf_add(&ctx->body, data, len < room ? len : room);
 }

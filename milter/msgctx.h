@@ -20,6 +20,8 @@
 #include <sys/time.h>
 
 #include "conf.h"
+#include "policy.h"
+#include "sbuf.h"
 
 /* Longest Subject we keep; longer ones are cut at a character boundary. */
 #define MSGCTX_SUBJECT_MAX 998
@@ -46,6 +48,13 @@ struct msgctx {
 	char *message_id;		/* first Message-ID value, raw */
 	char *subject;			/* first Subject value, cut */
 	uint64_t size;			/* header + body bytes, CRLF counted */
+
+	/* Recall by mail (milter.recall_address). */
+	size_t n_recall_rcpts;		/* recipients that are the address */
+	char *recall_rcpt;		/* the first one, raw (for delrcpt) */
+	bool top_rfc822;		/* Content-Type: message/rfc822 */
+	struct sbuf body;		/* first RECALLREQ_BODY_MAX bytes,
+					   kept only when n_recall_rcpts > 0 */
 };
 
 struct msgctx *msgctx_new(void);
@@ -53,11 +62,19 @@ void msgctx_free(struct msgctx **ctx);
 /* Forget the message (not the connection); releases its conf. */
 void msgctx_reset(struct msgctx *ctx);
 
-void msgctx_add_rcpt(struct msgctx *ctx, const char *rcpt);
+/*
+ * Remember a recipient.  Returns true when it is milter.recall_address
+ * (under ctx->conf; false without one).
+ */
+bool msgctx_add_rcpt(struct msgctx *ctx, const char *rcpt);
 /* Account for one header and keep the ones we need. */
 void msgctx_add_header(struct msgctx *ctx, const char *name,
     const char *value);
-void msgctx_add_body(struct msgctx *ctx, size_t len);
+/* Count a body chunk; keep it (bounded) when the message is a request. */
+void msgctx_add_body(struct msgctx *ctx, const void *data, size_t len);
+
+/* The origin of the message in progress (needs ctx->conf). */
+enum policy_origin msgctx_origin(const struct msgctx *ctx);
 
 /* Replace *dst with a copy of src (NULL allowed). */
 void msgctx_set(char **dst, const char *src);

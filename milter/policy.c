@@ -1,9 +1,11 @@
 /*
  * policy - pure decisions of the milter.  See policy.h.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "policy.h"
 
 enum policy_origin
@@ -88,13 +90,18 @@ policy_plan_tags(bool inside, const struct tag_keys *keys,
 }
 
 bool
-policy_is_recall_request(const struct recall_cfg *cfg,
-    enum policy_origin origin, char *const *rcpts, size_t n_rcpts)
+policy_is_recall_rcpt(const struct recall_cfg *cfg, const char *rcpt)
 {
-	/* Issue #5 implements recall by mail here. */
-	(void)cfg;
-	(void)origin;
-	(void)rcpts;
-	(void)n_rcpts;
-	return false;
+	char *a, *want;
+	bool same;
+
+	if (cfg == NULL || cfg->milter.recall_address == NULL || rcpt == NULL)
+		return false;
+	if ((a = addr_normalise(rcpt, NULL)) == NULL)
+		return false;
+	want = addr_normalise(cfg->milter.recall_address, NULL);
+	same = want != NULL && a[0] != '\0' && strcasecmp(a, want) == 0;
+	free(a);
+	free(want);
+	return same;
 }

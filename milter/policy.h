@@ -80,13 +80,22 @@ void policy_plan_tags(bool inside, const struct tag_keys *keys,
     struct policy_tag_plan *plan_r);
 
 /*
- * HOOK (issue #5, recall by mail): is this message a recall request, i.e.
- * addressed to milter.recall_address by an authenticated sender?  Not
- * implemented yet: always false, so such mail is tagged and delivered like
- * any other.  The caller (callbacks.c, end of message) already passes what
- * the implementation will need.
+ * Recall by mail (issue #5): is rcpt (raw, with or without angle
+ * brackets) milter.recall_address?  The comparison is on the normalised
+ * address and ignores case (the address is ours, not a user's mailbox).
+ * False when no recall_address is configured.
  */
-bool policy_is_recall_request(const struct recall_cfg *cfg,
-    enum policy_origin origin, char *const *rcpts, size_t n_rcpts);
+bool policy_is_recall_rcpt(const struct recall_cfg *cfg, const char *rcpt);
+
+/*
+ * May a submission of this origin ask for a recall by mail?  Only an
+ * authenticated one ({auth_authen}): the request is made in that login's
+ * name, and an address or a network is no proof of who is asking.
+ */
+static inline bool
+policy_may_request_recall(enum policy_origin o)
+{
+	return o == POLICY_AUTH;
+}
 
 #endif

@@ -39,6 +39,9 @@ record_clear(struct record *r)
 	free(r->origin);
 	free(r->host);
 	free(r->detail);
+	free(r->ref);
+	free(r->requested_by);
+	free(r->hold_until);
 	for (i = 0; i < r->n_rcpts; i++) {
 		free(r->rcpts[i].addr);
 		free(r->rcpts[i].class);
@@ -128,6 +131,20 @@ record_jstr(const char *s)
 	return j;
 }
 
+static const char *
+record_type_name(enum record_type t)
+{
+	switch (t) {
+	case RECORD_MESSAGE:
+		return "message";
+	case RECORD_REENTRY:
+		return "reentry";
+	case RECORD_RECALL_REQUEST:
+		return "recall_request";
+	}
+	return "?";
+}
+
 char *
 record_encode(const struct record *r)
 {
@@ -138,8 +155,7 @@ record_encode(const struct record *r)
 	if (o == NULL || rc == NULL)
 		abort();
 	json_object_set_new(o, "v", json_integer(RECORD_VERSION));
-	json_object_set_new(o, "type", json_string(r->type == RECORD_MESSAGE
-	    ? "message" : "reentry"));
+	json_object_set_new(o, "type", json_string(record_type_name(r->type)));
 	json_object_set_new(o, "key", record_jstr(r->key));
 	json_object_set_new(o, "recall_id", record_jstr(r->recall_id));
 	if (r->type == RECORD_MESSAGE) {
@@ -148,6 +164,14 @@ record_encode(const struct record *r)
 		json_object_set_new(o, "auth_user", record_jstr(r->auth_user));
 		json_object_set_new(o, "size", json_integer(r->size));
 		json_object_set_new(o, "subject", record_jstr(r->subject));
+		if (r->hold_until != NULL)
+			json_object_set_new(o, "hold_until",
+			    record_jstr(r->hold_until));
+	} else if (r->type == RECORD_RECALL_REQUEST) {
+		json_object_set_new(o, "ref", record_jstr(r->ref));
+		json_object_set_new(o, "requested_by",
+		    record_jstr(r->requested_by));
+		json_object_set_new(o, "auth_user", record_jstr(r->auth_user));
 	} else {
 		json_object_set_new(o, "detail", record_jstr(r->detail));
 	}
@@ -190,7 +214,7 @@ record_decode(const char *line, size_t len, struct record *r,
 	json_error_t jerr;
 	json_t *o, *v, *rc, *e;
 	const char *type;
-	bool msg;
+	bool msg, req;
 	size_t i;
 	int bad = 0;
 
@@ -204,15 +228,21 @@ record_decode(const char *line, size_t len, struct record *r,
 	type = json_string_value(json_object_get(o, "type"));
 	if (!json_is_integer(v) || json_integer_value(v) != RECORD_VERSION
 	    || type == NULL || (strcmp(type, "message") != 0
-	    && strcmp(type, "reentry") != 0)) {
+	    && strcmp(type, "reentry") != 0
+	    && strcmp(type, "recall_request") != 0)) {
 		json_decref(o);
 		*error_r = "unknown record version or type";
 		return -1;
 	}
 	msg = strcmp(type, "message") == 0;
-	r->type = msg ? RECORD_MESSAGE : RECORD_REENTRY;
+	req = strcmp(type, "recall_request") == 0;
+	r->type = msg ? RECORD_MESSAGE : req ? RECORD_RECALL_REQUEST
+	    : RECORD_REENTRY;
 	bad |= record_get(o, "key", true, &r->key);
-	bad |= record_get(o, "recall_id", true, &r->recall_id);
+	bad |= record_get(o, "recall_id", !req, &r->recall_id);
+	bad |= record_get(o, "ref", req, &r->ref);
+	bad |= record_get(o, "requested_by", req, &r->requested_by);
+	bad |= record_get(o, "hold_until", false, &r->hold_until);
 	bad |= record_get(o, "message_id", msg, &r->message_id);
 	bad |= record_get(o, "sender", msg, &r->sender);
 	bad |= record_get(o, "auth_user", false, &r->auth_user);

@@ -10,9 +10,16 @@
  *   {"v":1,"type":"reentry","key":K,"recall_id":ID,"queue_id":..|null,
  *    "client_addr":..,"at":..,"origin":..,"host":..,"detail":..,
  *    "rcpts":[[addr,class],..]}
+ *   {"v":1,"type":"recall_request","key":K,"ref":"<id@host>",
+ *    "requested_by":ADDR,"auth_user":LOGIN,"queue_id":..|null,"at":..,
+ *    "origin":"auth","host":..,"rcpts":[]}
+ *
+ * A message record may also carry "hold_until":RFC3339 when the milter
+ * quarantined it for milter.hold_external (table held_message).
  *
  * "key" makes every insert idempotent: messages.recall_id for a message,
- * route_event.dedup_key prefix for a re-entry.  Strings are made valid
+ * route_event.dedup_key prefix for a re-entry, mail_request.dedup_key
+ * for a recall request.  Strings are made valid
  * UTF-8 (bad bytes become '?') before they are stored, since both jansson
  * and PostgreSQL insist on it.
  *
@@ -24,7 +31,7 @@
 #include <stddef.h>
 #include <sys/time.h>
 
-enum record_type { RECORD_MESSAGE, RECORD_REENTRY };
+enum record_type { RECORD_MESSAGE, RECORD_REENTRY, RECORD_RECALL_REQUEST };
 
 struct record_rcpt {
 	char *addr;
@@ -46,6 +53,9 @@ struct record {
 	char *origin;
 	char *host;		/* the milter's host name */
 	char *detail;		/* RECORD_REENTRY */
+	char *ref;		/* RECORD_RECALL_REQUEST: normalised Message-ID */
+	char *requested_by;	/* RECORD_RECALL_REQUEST: the login's address */
+	char *hold_until;	/* RECORD_MESSAGE: RFC 3339, NULL: not held */
 	struct record_rcpt *rcpts;
 	size_t n_rcpts;
 };

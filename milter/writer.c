@@ -27,6 +27,10 @@
 #define RCPT_ROWS	5000
 #define EVENT_COLS	8
 #define EVENT_ROWS	2000
+#define MREQ_COLS	7
+#define MREQ_ROWS	1000
+#define HELD_COLS	4
+#define HELD_ROWS	1000
 
 struct writer {
 	char *conninfo;
@@ -105,6 +109,53 @@ dup_or_null(const char *s)
 #define EVENT_HEAD "INSERT INTO route_event (dedup_key, recall_id, " \
 	"queue_id, recipient, at, source, event, detail) VALUES"
 
+#define MREQ_HEAD "INSERT INTO mail_request (dedup_key, ref, requested_by, " \
+	"auth_user, queue_id, milter_host, received_at) VALUES"
+#define HELD_HEAD "INSERT INTO held_message (recall_id, queue_id, " \
+	"milter_host, hold_until) VALUES"
+
+/* Recall requests by mail and held messages (after their messages). */
+static void
+writer_build_extra(const struct record *recs, size_t n,
+    struct writer_batch *b)
+{
+	struct writer_rows q, h;
+	char *v[MREQ_COLS];
+	size_t i;
+
+	writer_rows_begin(&q, MREQ_HEAD);
+	writer_rows_begin(&h, HELD_HEAD);
+	for (i = 0; i < n; i++) {
+		if (recs[i].type == RECORD_RECALL_REQUEST) {
+			if (q.nrows == MREQ_ROWS) {
+				writer_rows_end(&q, b);
+				writer_rows_begin(&q, MREQ_HEAD);
+			}
+			v[0] = xstrdup(recs[i].key);
+			v[1] = xstrdup(recs[i].ref);
+			v[2] = xstrdup(recs[i].requested_by);
+			v[3] = dup_or_null(recs[i].auth_user);
+			v[4] = dup_or_null(recs[i].queue_id);
+			v[5] = dup_or_null(recs[i].host);
+			v[6] = xstrdup(recs[i].at);
+			writer_rows_add(&q, v, MREQ_COLS);
+		} else if (recs[i].type == RECORD_MESSAGE
+		    && recs[i].hold_until != NULL && recs[i].queue_id != NULL) {
+			if (h.nrows == HELD_ROWS) {
+				writer_rows_end(&h, b);
+				writer_rows_begin(&h, HELD_HEAD);
+			}
+			v[0] = xstrdup(recs[i].recall_id);
+			v[1] = xstrdup(recs[i].queue_id);
+			v[2] = xstrdup(recs[i].host != NULL ? recs[i].host : "");
+			v[3] = xstrdup(recs[i].hold_until);
+			writer_rows_add(&h, v, HELD_COLS);
+		}
+	}
+	writer_rows_end(&q, b);
+	writer_rows_end(&h, b);
+}
+
 void
 writer_build(const struct record *recs, size_t n, struct writer_batch *b)
 {
@@ -140,6 +191,8 @@ writer_build(const struct record *recs, size_t n, struct writer_batch *b)
 	writer_rows_begin(&r, RCPT_HEAD);
 	writer_rows_begin(&e, EVENT_HEAD);
 	for (i = 0; i < n; i++) {
+		if (recs[i].type == RECORD_RECALL_REQUEST)
+			continue;
 		for (j = 0; j < recs[i].n_rcpts; j++) {
 			const struct record_rcpt *rc = &recs[i].rcpts[j];
 
@@ -174,6 +227,7 @@ writer_build(const struct record *recs, size_t n, struct writer_batch *b)
 	}
 	writer_rows_end(&r, b);
 	writer_rows_end(&e, b);
+	writer_build_extra(recs, n, b);
 }
 
 void

@@ -4,8 +4,9 @@
  * It reads batches of records from the spool, inserts them in one
  * transaction with multi-row INSERT ... ON CONFLICT DO NOTHING (so a replay
  * never duplicates: messages by recall_id, recipients by their primary key,
- * route events by dedup_key), and only then lets the spool remove what it
- * read.  While the database is unreachable it retries with a backoff of 1 s
+ * route events by dedup_key, recall requests by mail (mail_request) by
+ * dedup_key, held messages (held_message) by recall_id), and only then
+ * lets the spool remove what it read.  While the database is unreachable it retries with a backoff of 1 s
  * doubling to 8 s; mail keeps flowing meanwhile.  A record the database
  * refuses on a healthy connection is logged and appended to
  * spool_dir/rejected so one bad record cannot stall the rest.

@@ -44,6 +44,7 @@ milter = {
   internal_networks = [ "10.0.0.0/8" ];
   spool_dir = "$t/spool";
   on_db_error = "spool";
+  recall_address = "recall@example.org";
 };
 CONF
 
@@ -87,6 +88,13 @@ check "spool: outside mail not recorded" test "$(count '"queue_id":"OUT1"')" = 0
 check "spool: missing {i} recorded with null queue id" has '"queue_id":null' '"type":"message"'
 check "spool: 1000 recipients recorded" test "$(spooled | grep -F '"queue_id":"MANY1"' | grep -o '@ext.test"' | wc -l)" = 500
 check "spool: local submission origin" has '"queue_id":"LOCAL1"' '"origin":"local"'
+check "spool: recall request by subject" has '"type":"recall_request"' '"ref":"<orig.1@host.example.org>","requested_by":"alice@example.org"'
+check "spool: recall request by attachment" has '"queue_id":"REQ2"' '"ref":"<att.2@host.example.org>"'
+check "spool: no request without a Message-ID" test "$(count '"queue_id":"REQ3"')" = 0
+check "spool: no request from outside" test "$(count '"queue_id":"REQ4"')" = 0
+check "spool: mixed request recorded and the rest recorded without it" \
+	test "$(spooled | grep -F '"queue_id":"REQ5"' | grep -c 'recall@example.org')" = 0 -a "$(count '"queue_id":"REQ5"')" = 2
+check "log: request queued line" grep -q 'REQ1: recall request from alice@example.org: <orig.1@host.example.org> queued' "$t/milter.log"
 check "log: every forged tag removal logged with the queue id" \
 	test "$(grep -c 'OUT1: removed header X-Recall-ID' "$t/milter.log")" = 3
 

@@ -184,3 +184,15 @@ smfi_register(struct smfiDesc desc)
 	(void)desc;
 	return MI_SUCCESS;
 }
+
+int
+smfi_delrcpt(SMFICTX *ctx, char *rcpt)
+{
+	return fake_edit(ctx, FAKE_DELRCPT, "rcpt", 0, rcpt);
+}
+
+int
+smfi_quarantine(SMFICTX *ctx, char *reason)
+{
+	return fake_edit(ctx, FAKE_QUARANTINE, "quarantine", 0, reason);
+}

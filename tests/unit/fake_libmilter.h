@@ -11,13 +11,15 @@
 #define FAKE_MAX_MACROS 32
 #define FAKE_MAX_EDITS 4096
 
-enum fake_edit_op { FAKE_ADD, FAKE_CHANGE, FAKE_INSERT };
+enum fake_edit_op { FAKE_ADD, FAKE_CHANGE, FAKE_INSERT, FAKE_DELRCPT,
+	FAKE_QUARANTINE };
 
 struct fake_edit {
 	enum fake_edit_op op;
 	char *name;
 	int index;
-	char *value;		/* NULL: delete (FAKE_CHANGE) */
+	char *value;		/* NULL: delete (FAKE_CHANGE); the address
+				   (FAKE_DELRCPT) or reason (FAKE_QUARANTINE) */
 };
 
 struct smfi_str {

@@ -55,6 +55,8 @@ main(void)
 		CHECK_STR(cfg->milter.spool_dir, "/var/spool/recall");
 		CHECK(cfg->milter.on_db_error == CFG_DB_ERROR_SPOOL);
 		CHECK(cfg->milter.recall_address == NULL);
+		CHECK_INT(cfg->milter.hold_external, 0);
+		CHECK_STR(cfg->milter.postfix_config_dir, "/etc/postfix");
 		CHECK(cfg->milter.user == NULL);
 		CHECK_INT(cfg->milter.internal_networks.n, 1);
 		CHECK_STR(cfg->recalld.control_socket, "/run/recall/recalld.sock");
@@ -77,6 +79,7 @@ main(void)
 	    "  internal_networks = [ \"127.0.0.0/8\", \"10.0.0.0/8\" ];\n"
 	    "  spool_dir = \"/var/spool/recall\"; on_db_error = \"tempfail\";\n"
 	    "  recall_address = \"recall@example.org\"; hold_external = 60;\n"
+	    "  postfix_config_dir = \"/etc/postfix-out\";\n"
 	    "  user = \"recall\"; socket_mode = \"0666\"; };\n"
 	    "recalld = { control_socket = \"/run/recall/recalld.sock\";\n"
 	    "  admins = [ \"root\", \"helpdesk\" ]; report_sender = \"postmaster@example.org\";\n"
@@ -94,6 +97,7 @@ main(void)
 		CHECK(cfg->milter.on_db_error == CFG_DB_ERROR_TEMPFAIL);
 		CHECK_STR(cfg->milter.recall_address, "recall@example.org");
 		CHECK_INT(cfg->milter.hold_external, 60);
+		CHECK_STR(cfg->milter.postfix_config_dir, "/etc/postfix-out");
 		CHECK_INT(cfg->milter.socket_mode, 0666);
 		CHECK_INT(cfg->events.n_inside_ports, 2);
 		CHECK_INT(cfg->events.inside_ports[1], 10144);

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "fake_libmilter.h"
 #include "log.h"
+#include "message.h"
 #include "msgctx.h"
 #include "record.h"
 #include "spool.h"
@@ -40,8 +41,16 @@ write_file(const char *path, const char *text, int mode)
 	chmod(path, (mode_t)mode);
 }
 
+static void setup_with(const char *on_db_error, const char *extra);
+
 static void
 setup(const char *on_db_error)
+{
+	setup_with(on_db_error, "");
+}
+
+static void
+setup_with(const char *on_db_error, const char *extra)
 {
 	char path[256], key[256], conf_text[1024], *err = NULL;
 	struct milter_conf *conf;
@@ -54,8 +63,8 @@ setup(const char *on_db_error)
 	    "mailing_lists = [ \"lists.example.org\", \"all@example.org\" ];\n"
 	    "tag = { key_file = \"%s\"; };\n"
 	    "milter = { internal_networks = [ \"10.0.0.0/8\" ];\n"
-	    "  spool_dir = \"%s/spool\"; on_db_error = \"%s\"; };\n",
-	    key, tmpdir, on_db_error);
+	    "  spool_dir = \"%s/spool\"; on_db_error = \"%s\";\n%s };\n",
+	    key, tmpdir, on_db_error, extra);
 	snprintf(path, sizeof(path), "%s/recall.conf", tmpdir);
 	write_file(path, conf_text, 0644);
 	if (conf_load(path, &conf, &err) < 0) {
@@ -106,6 +115,8 @@ struct msg {
 	const char *body;
 };
 
+static int last_rcpt_rc;
+
 static int
 run(struct smfi_str *ctx, const struct msg *m)
 {
@@ -126,7 +137,7 @@ run(struct smfi_str *ctx, const struct msg *m)
 	cb_envfrom(ctx, argv);
 	for (i = 0; m->rcpts[i] != NULL; i++) {
 		argv[0] = (char *)m->rcpts[i];
-		cb_envrcpt(ctx, argv);
+		last_rcpt_rc = cb_envrcpt(ctx, argv);
 	}
 	for (i = 0; m->hdrs != NULL && m->hdrs[i] != NULL; i += 2)
 		cb_header(ctx, (char *)m->hdrs[i], (char *)m->hdrs[i + 1]);
@@ -422,10 +433,115 @@ test_strict(void)
 	fake_ctx_free(&ctx);
 }
 
+static void
+test_recall_by_mail(void)
+{
+	static const char *const to_recall[] = { "<Recall@example.org>", NULL };
+	static const char *const to_both[] = { "<bob@example.org>",
+	    "<recall@example.org>", NULL };
+	static const char *const subj[] = { "Subject",
+	    "recall:   <orig.1@host.example.org>  ", NULL };
+	static const char *const plain[] = { "Subject", "hello", NULL };
+	static const char *const mime[] = { "Subject", "Fwd: oops",
+	    "Content-Type", "multipart/mixed; boundary=\"b\"", NULL };
+	static const char *const body =
+	    "--b\r\nContent-Type: text/plain\r\n\r\nplease recall\r\n"
+	    "--b\r\nContent-Type: message/rfc822\r\n"
+	    "Content-Disposition: attachment\r\n\r\n"
+	    "From: alice@example.org\r\nSubject: oops\r\n"
+	    "Message-Id:\r\n <att.2@host.example.org>\r\n\r\nbody\r\n--b--\r\n";
+	struct msg m = { "192.0.2.7", "client.example", true, "alice",
+	    "RQ1", "<alice@example.org>", to_recall, subj, "x\r\n" };
+	struct smfi_str *ctx = fake_ctx_new();
+	struct record r[3];
+
+	setup_with("spool", "  recall_address = \"recall@example.org\";\n");
+	TEST_BEGIN("recall by mail: authenticated request is discarded and "
+	    "spooled as a recall_request");
+	CHECK_INT(run(ctx, &m), SMFIS_DISCARD);
+	CHECK_INT(ctx->n_edits, 0);
+	CHECK_INT(spooled(r, 3), 1);
+	CHECK_INT(r[0].type, RECORD_RECALL_REQUEST);
+	CHECK_STR(r[0].ref, "<orig.1@host.example.org>");
+	CHECK_STR(r[0].requested_by, "alice@example.org");
+	CHECK_STR(r[0].auth_user, "alice");
+	CHECK_STR(r[0].queue_id, "RQ1");
+	CHECK(r[0].key != NULL && strlen(r[0].key) == TAG_ID_HEX);
+	clear_records(r, 1);
+	TEST_END();
+
+	TEST_BEGIN("recall by mail: the original attached as message/rfc822");
+	m.hdrs = mime;
+	m.body = body;
+	m.qid = "RQ2";
+	CHECK_INT(run(ctx, &m), SMFIS_DISCARD);
+	CHECK_INT(spooled(r, 3), 1);
+	CHECK_STR(r[0].ref, "<att.2@host.example.org>");
+	clear_records(r, 1);
+	TEST_END();
+
+	TEST_BEGIN("recall by mail: no Message-ID -> 550 5.6.0, nothing "
+	    "spooled");
+	m.hdrs = plain;
+	m.body = "just text\r\n";
+	m.qid = "RQ3";
+	CHECK_INT(run(ctx, &m), SMFIS_REJECT);
+	CHECK(ctx->reply != NULL && strncmp(ctx->reply, "550 5.6.0", 9) == 0);
+	CHECK_INT(spooled(r, 3), 0);
+	TEST_END();
+
+	TEST_BEGIN("recall by mail: other recipients: recall address removed, "
+	    "the rest tagged and recorded without it");
+	m.hdrs = subj;
+	m.rcpts = to_both;
+	m.qid = "RQ4";
+	CHECK_INT(run(ctx, &m), SMFIS_CONTINUE);
+	CHECK_INT(fake_count(ctx, FAKE_DELRCPT, "rcpt"), 1);
+	CHECK_STR(ctx->edits[0].value, "<recall@example.org>");
+	CHECK_INT(fake_count(ctx, FAKE_ADD, "X-Recall-ID"), 1);
+	CHECK_INT(spooled(r, 3), 2);
+	CHECK_INT(r[0].type, RECORD_RECALL_REQUEST);
+	CHECK_INT(r[1].type, RECORD_MESSAGE);
+	CHECK_INT(r[1].n_rcpts, 1);
+	if (r[1].n_rcpts == 1)
+		CHECK_STR(r[1].rcpts[0].addr, "bob@example.org");
+	clear_records(r, 2);
+	TEST_END();
+
+	TEST_BEGIN("recall by mail: outside sender refused at RCPT with 550 "
+	    "5.7.1; other recipients unaffected");
+	free(ctx->reply);
+	ctx->reply = NULL;
+	m.auth = NULL;
+	m.rcpts = to_recall;
+	m.qid = "RQ5";
+	CHECK_INT(run(ctx, &m), SMFIS_CONTINUE);
+	CHECK_INT(last_rcpt_rc, SMFIS_REJECT);
+	CHECK(ctx->reply != NULL && strcmp(ctx->reply, "550 5.7.1 "
+	    MESSAGE_REQ_AUTH_TEXT) == 0);
+	CHECK_INT(spooled(r, 3), 0);
+	TEST_END();
+
+	TEST_BEGIN("recall by mail: inside network without auth is refused");
+	free(ctx->reply);
+	ctx->reply = NULL;
+	m.client_addr = "10.0.0.9";
+	m.qid = "RQ6";
+	run(ctx, &m);
+	CHECK_INT(last_rcpt_rc, SMFIS_REJECT);
+	CHECK(ctx->reply != NULL && strncmp(ctx->reply, "550 5.7.1", 9) == 0);
+	spooled(r, 3);
+	clear_records(r, 1);
+	TEST_END();
+	cb_close(ctx);
+	fake_ctx_free(&ctx);
+	setup("spool");
+}
+
 int
 main(void)
 {
-	struct callbacks_env env = { NULL, NULL, "test-host", 50 };
+	struct callbacks_env env = { NULL, NULL, "test-host", 50, NULL };
 	char path[256], *err = NULL;
 
 	log_init("test_milter_callbacks", LOG_TO_STDERR, false);
@@ -447,6 +563,7 @@ main(void)
 	test_reentry_and_bad();
 	test_edge();
 	test_strict();
+	test_recall_by_mail();
 	spool_close(&spool);
 	conf_shutdown();
 	tag_keys_free(&keys);

@@ -187,9 +187,30 @@ test_plan(void)
 		CHECK_INT(plan.action, POLICY_TAG_REENTRY);
 		TEST_END();
 	}
-	TEST_BEGIN("policy: recall-by-mail hook is off (issue #5)");
-	CHECK(!policy_is_recall_request(NULL, POLICY_AUTH, NULL, 0));
-	TEST_END();
+	{
+		struct recall_cfg c;
+
+		memset(&c, 0, sizeof(c));
+		TEST_BEGIN("policy: no recall_address, no request");
+		CHECK(!policy_is_recall_rcpt(NULL, "recall@example.org"));
+		CHECK(!policy_is_recall_rcpt(&c, "recall@example.org"));
+		TEST_END();
+		c.milter.recall_address = "Recall@Example.ORG";
+		TEST_BEGIN("policy: recall_address matched with/without <>, any case");
+		CHECK(policy_is_recall_rcpt(&c, "<recall@example.org>"));
+		CHECK(policy_is_recall_rcpt(&c, "recall@EXAMPLE.org"));
+		CHECK(policy_is_recall_rcpt(&c, "RECALL@example.org"));
+		CHECK(!policy_is_recall_rcpt(&c, "<recall2@example.org>"));
+		CHECK(!policy_is_recall_rcpt(&c, "<>"));
+		CHECK(!policy_is_recall_rcpt(&c, NULL));
+		TEST_END();
+		TEST_BEGIN("policy: only authenticated mail may request a recall");
+		CHECK(policy_may_request_recall(POLICY_AUTH));
+		CHECK(!policy_may_request_recall(POLICY_NETWORK));
+		CHECK(!policy_may_request_recall(POLICY_LOCAL));
+		CHECK(!policy_may_request_recall(POLICY_OUTSIDE));
+		TEST_END();
+	}
 	tag_keys_free(&keys);
 	tag_keys_free(&old);
 }

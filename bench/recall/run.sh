@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# bench/recall/run.sh - a recall end to end at scale, and the decision
+# latency over a large route ledger (issue #4).
+#
+#   copies   one message to N local unread mailboxes (N=10000), delivered
+#            by the lab's real Postfix + Dovecot LMTP; then time
+#            "recallctl recall" (recalld: read the logs, load the ledger,
+#            decide every copy, quarantine + expunge it, record it) and
+#            print copies/s.  Target: N = 10,000 in at most 10 s.
+#   latency  the decision lookup (ledger_message_load + ledger_copies, what
+#            recalld does before deciding) for one message, with the
+#            route_event table filled to 1 M and then 10 M rows of other
+#            messages (SQL generate_series); prints both and the ratio
+#            (target: flat, ratio near 1).
+#
+# usage: bench/recall/run.sh [copies] [latency]   (default: both)
+# Environment: N (copies, default 10000), ROWS1 (1000000), ROWS2
+# (10000000), RUNS (latency lookups per size, 200).  Root; starts its own
+# lab (tests/lab/lab.sh) with LAB_EXTRA_USERS=N and stops it at the end.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+REPO=$(pwd)
+N=${N:-10000}
+ROWS1=${ROWS1:-1000000}
+ROWS2=${ROWS2:-10000000}
+RUNS=${RUNS:-200}
+BUILD=${BUILD:-build}
+phases=${*:-copies latency}
+
+make -s "$BUILD/bin/recalld" "$BUILD/bin/recallctl" "$BUILD/lib/librecall.a" >/dev/null || exit 1
+work=$(mktemp -d /tmp/bench-recall.XXXXXX)
+LAB=$(mktemp -d /tmp/rb.XXXXXX)
+chmod 755 "$LAB"
+cleanup() {
+	tests/lab/lab.sh down "$LAB" >/dev/null 2>&1
+	rm -rf "$LAB" "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc -l; }
+
+cc -std=c17 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Irecalld \
+    $(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql) \
+    -o "$work/ledgertool" bench/ledger/ledgertool.c recalld/pflog.c \
+    recalld/dovelog.c recalld/logtime.c recalld/follow.c recalld/ledger.c \
+    recalld/decide.c "$BUILD/lib/librecall.a" -ljansson -lconfig -lpq \
+    -lcrypto -lpthread || exit 1
+
+echo "# bench/recall: lab with $N extra mailboxes ($(nproc) cores)"
+LAB_EXTRA_USERS=$N tests/lab/lab.sh up "$LAB" >/dev/null || exit 1
+. "$LAB/env"
+psql_lab() { psql -X -At -v ON_ERROR_STOP=1 -h "$PGHOST" -U postgres -d recall -c "$1"; }
+ctl() { "$BUILD/bin/recallctl" -c "$RECALL_CONF" "$@"; }
+
+# One message to N recipients, by the lab's sendmail (no SMTP recipient
+# limit); returns when every copy is delivered.
+send_many() {
+	local n=$1 subject=$2 msgid t0
+	msgid="<bench.$(date +%s%N)@example.test>"
+	t0=$(now)
+	{
+		printf 'From: alice@example.test\nSubject: %s\nMessage-ID: %s\n\nbench\n' \
+		    "$subject" "$msgid"
+	} | /usr/sbin/sendmail -C "$POSTFIX_CONF" -f alice@example.test \
+	    $(seq -f 'u%05g@example.test' 1 "$n")
+	local want=$n got=0 i=0
+	while [ "$got" -lt "$want" ] && [ $i -lt 3000 ]; do
+		sleep 0.2
+		got=$(grep -F 'relay=' "$MAILLOG" | grep -F "status=sent" |
+		    grep -c "to=<u[0-9]*@example.test>")
+		i=$((i + 1))
+	done
+	echo "# delivered $got/$want copies by LMTP in $(printf %.1f "$(since "$t0")") s" >&2
+	MSGID=$msgid
+}
+
+if [[ " $phases " == *" copies "* ]]; then
+	send_many "$N" "bench recall"
+	sleep 2		# recalld follows the logs every second
+	t0=$(now)
+	ctl --json recall "$MSGID" > "$work/out.json"
+	rc=$?
+	t=$(since "$t0")
+	recalled=$(jq '[.copies[] | select(.outcome == "recalled")] | length' "$work/out.json")
+	other=$(jq -r '[.copies[] | select(.outcome != "recalled") | .outcome] | group_by(.) | map("\(.[0])=\(length)") | join(" ")' "$work/out.json")
+	left=0
+	for u in u00001 u$(printf %05d $((N / 2))) u$(printf %05d "$N"); do
+		c=$(doveadm -c "$DOVECOT_CONF" search -u "$u" mailbox '*' all 2>/dev/null | grep -c .)
+		left=$((left + c))
+	done
+	printf 'recall   %d copies: %d recalled%s in %.2f s = %.0f copies/s (exit %d; target <= 10 s)\n' \
+	    "$N" "$recalled" "${other:+, $other}" "$t" "$(echo "$recalled / $t" | bc -l)" "$rc"
+	echo "# copies left in 3 sampled mailboxes (want 0): $left"
+	[ "$(echo "$t <= 10" | bc)" = 1 ] || echo "# above the 10 s target"
+fi
+
+if [[ " $phases " == *" latency "* ]]; then
+	# The message whose decision is timed: alice -> bob, carol, dave.
+	printf 'Subject: bench latency\nMessage-ID: <bench-lat@example.test>\n\nx\n' |
+	    /usr/sbin/sendmail -C "$POSTFIX_CONF" -f alice@example.test \
+	    bob@example.test carol@example.test dave@example.test
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'to=<\(bob\|carol\|dave\)@example.test>.*status=sent' "$MAILLOG")" -ge 3 ] && break
+		sleep 0.2
+	done
+	"$work/ledgertool" ingest "$RECALL_CONF" >/dev/null
+	RID=$(psql_lab "select recall_id from messages where message_id = '<bench-lat@example.test>'")
+	# fill ROWS: add route_event rows of other messages until there are ROWS.
+	fill() {
+		local want=$1 have
+		have=$(psql_lab "select count(*) from route_event")
+		[ "$have" -ge "$want" ] && return
+		psql_lab "insert into route_event (dedup_key, recall_id, queue_id,
+		      recipient, copy_addr, at, source, event, detail, mailbox, uid,
+		      session)
+		    select 'bench/' || g, lpad(to_hex(g / 4), 24, '0'),
+		      'Q' || to_hex(g / 4), 'u' || (g % 9973) || '@example.test',
+		      case when g % 2 = 0 then 'u' || (g % 9973) || '@example.test'
+		           else 'u' || (g % 9973) end,
+		      now() - (g % 86400) * interval '1 second',
+		      case when g % 2 = 0 then 'postfix' else 'dovecot' end,
+		      case g % 4 when 0 then 'delivered' when 1 then 'saved'
+		                 when 2 then 'relayed' else 'seen' end,
+		      case when g % 4 = 1 then '<m' || g || '@example.test>'
+		           else 'lmtp relay=x dsn=2.0.0: sent' end,
+		      case when g % 2 = 1 then 'INBOX' end,
+		      case when g % 2 = 1 then g end,
+		      case when g % 4 < 2 then 'S' || to_hex(g) end
+		    from generate_series($have + 1, $want) g" >/dev/null
+		psql_lab "analyze route_event" >/dev/null
+	}
+	lat() {
+		"$work/ledgertool" latency "$RECALL_CONF" "$RID" bob@example.test "$RUNS" |
+		    sed -n 's/^\([0-9.]*\) ms.*/\1/p'
+	}
+	t0=$(now)
+	fill "$ROWS1"
+	echo "# filled route_event to $ROWS1 rows in $(printf %.0f "$(since "$t0")") s"
+	l1=$(lat)
+	t0=$(now)
+	fill "$ROWS2"
+	echo "# filled route_event to $ROWS2 rows in $(printf %.0f "$(since "$t0")") s"
+	l2=$(lat)
+	printf 'latency  decision lookup: %s ms at %d rows, %s ms at %d rows, ratio %.2f (%d runs each)\n' \
+	    "$l1" "$ROWS1" "$l2" "$ROWS2" "$(echo "$l2 / $l1" | bc -l)" "$RUNS"
+	# The same through recalld: a dry run of the message (catch-up, load,
+	# decide, one doveadm lookup per copy).
+	t0=$(now)
+	ctl recall '<bench-lat@example.test>' --dry-run >/dev/null
+	printf 'latency  recallctl recall --dry-run (3 copies) at %d rows: %.0f ms\n' \
+	    "$ROWS2" "$(echo "$(since "$t0") * 1000" | bc -l)"
+fi
