@@ -73,9 +73,11 @@ audit_append(struct db *db, const char *actor, const char *action,
 
 	if (db_begin(db, error_r) < 0)
 		return -1;
-	if (db_exec(db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock,
-	    NULL, error_r) < 0)
+	/* A SELECT: db_exec() wants a command without a result set. */
+	if ((last = db_query(db, "SELECT pg_advisory_xact_lock($1::bigint)",
+	    1, lock, error_r)) == NULL)
 		goto out;
+	db_result_free(&last);
 	last = db_query(db, "SELECT seq, hash FROM audit_log "
 	    "ORDER BY seq DESC LIMIT 1", 0, NULL, error_r);
 	if (last == NULL)

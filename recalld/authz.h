@@ -28,6 +28,11 @@ struct authz_message {
 struct authz_caller {
 	const char *user;	/* unix user name */
 	bool admin;		/* in recalld.admins */
+	/*
+	 * May relay a request on behalf of an address (on_behalf_of, recall
+	 * by mail): root, milter.user and recalld.admins.
+	 */
+	bool trusted;
 };
 
 /*

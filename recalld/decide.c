@@ -244,6 +244,11 @@ rule_not_found(const struct decide_input *in, struct sbuf *sb)
 		    "%s", in->recipient);
 		return true;
 	}
+	if (in->never_delivered != NULL && in->n_copies == 0
+	    && in->store != DECIDE_STORE_UNREACHABLE) {
+		sbuf_addf(sb, "never delivered: %s", in->never_delivered);
+		return true;
+	}
 	if (in->store != DECIDE_STORE_OK || in->n_copies > 0
 	    || in->prior_request > 0)
 		return false;
@@ -257,6 +262,12 @@ rule_pending(const struct decide_input *in, struct sbuf *sb)
 {
 	if (in->delivery == DECIDE_DELIVERY_QUEUED) {
 		sbuf_adds(sb, "not delivered yet; will be retried");
+		return true;
+	}
+	if (in->ledger_error != NULL) {
+		sbuf_addf(sb, "the route ledger could not be read up to now "
+		    "(%s); nothing is removed on old facts; will be retried",
+		    in->ledger_error);
 		return true;
 	}
 	if (in->delivery == DECIDE_DELIVERY_HELD)

@@ -113,6 +113,18 @@ struct decide_input {
 	 */
 	long long prior_request;
 	const char *prior_at;		/* RFC 3339; may be NULL */
+	/*
+	 * The route ledger could not be brought up to date before this
+	 * decision (why, or NULL when it is current): nothing is removed on
+	 * stale facts, the copy is "pending".
+	 */
+	const char *ledger_error;
+	/*
+	 * The ledger says this copy never arrived (bounced, or deleted from
+	 * the queue): what happened, or NULL.  With no copy in the store
+	 * the outcome is "not-found" with this reason.
+	 */
+	const char *never_delivered;
 };
 
 struct decision {

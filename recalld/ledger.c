@@ -900,6 +900,30 @@ ledger_copies(struct ledger *l, const struct ledger_message *m,
 		c->store_user = addr_expand_user(l->cfg->store.dovecot_user,
 		    rcpt);
 		sbuf_adds(&why, "no delivery logged by Postfix");
+		/*
+		 * Held in the queue before any delivery attempt (postsuper -h,
+		 * a milter or header_checks HOLD): not delivered yet.
+		 */
+		if (*m->queue_id != '\0') {
+			const char *held = NULL;
+
+			range(m->rows, m->by_qid, m->n_qid, key_qid,
+			    m->queue_id, &lo, &hi);
+			for (i = lo; i < hi; i++) {
+				const struct row *w = &m->rows[m->by_qid[i]];
+
+				if (is_event(w, "held"))
+					held = w->at;
+				else if (is_event(w, "released")
+				    || is_event(w, "removed"))
+					held = NULL;
+			}
+			if (held != NULL) {
+				c->delivery = DECIDE_DELIVERY_QUEUED;
+				sbuf_addf(&why, "; held in the queue since %s",
+				    held);
+			}
+		}
 		mailbox_facts(l, m, c->store_user, c, &why);
 		c->reason = sbuf_detach(&why);
 	}
@@ -946,4 +970,97 @@ ledger_exposures(struct ledger *l, struct db *db, const char *recall_id,
 	ledger_copies(l, m, recipient, out);
 	ledger_message_free(&m);
 	return 1;
+}
+
+/* ---- after a removal, and for trace ----------------------------------- */
+
+int
+ledger_late_access(struct ledger *l, struct db *db, const char *user,
+    const char *mailbox, unsigned long uid, struct ledger_late *late,
+    char **error_r)
+{
+	char uidbuf[24];
+	const char *params[3] = { user, mailbox, uidbuf };
+	struct db_result *r;
+	int i, found = 0;
+
+	memset(late, 0, sizeof(*late));
+	snprintf(uidbuf, sizeof(uidbuf), "%lu", uid);
+	/* route_event_mailbox_uid serves this (unlinked Dovecot rows). */
+	r = db_query(db,
+	    "SELECT event, coalesce(remote_ip, ''), local_port, detail,"
+	    "  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    "  coalesce(copy_addr, '')"
+	    " FROM route_event WHERE source = 'dovecot' AND recall_id IS NULL"
+	    "  AND copy_addr = $1 AND mailbox = $2 AND uid = $3::bigint"
+	    "  AND event IN ('downloaded-imap', 'downloaded-pop3',"
+	    "   'synced-mobile', 'read-inside')"
+	    " ORDER BY at, id", 3, params, error_r);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < db_rows(r) && !found; i++) {
+		struct row w;
+		char where[96];
+
+		memset(&w, 0, sizeof(w));
+		w.event = db_str(r, i, 0);
+		w.ip = db_str(r, i, 1);
+		w.port = db_value(r, i, 2) != NULL ? atol(db_str(r, i, 2)) : -1;
+		w.detail = db_str(r, i, 3);
+		w.at = db_str(r, i, 4);
+		w.copy = db_str(r, i, 5);
+		if (*w.ip != '\0')
+			snprintf(where, sizeof(where), "%s", w.ip);
+		else if (w.port > 0)
+			snprintf(where, sizeof(where), "port %ld", w.port);
+		else
+			snprintf(where, sizeof(where), "an unknown address");
+		switch (reclassify(l, &w)) {
+		case DOVELOG_ACCESS_MOBILE:
+			late->kind = EXPOSURE_MOBILE;
+			found = 1;
+			break;
+		case DOVELOG_ACCESS_POP3:
+			late->kind = EXPOSURE_POP3;
+			found = 1;
+			break;
+		case DOVELOG_ACCESS_IMAP:
+			late->kind = EXPOSURE_IMAP;
+			found = 1;
+			break;
+		default:
+			break;	/* webmail (inside) or ours: not a leak */
+		}
+		if (found) {
+			late->where = xstrdup(where);
+			late->at = xstrdup(w.at);
+		}
+	}
+	db_result_free(&r);
+	return found;
+}
+
+void
+ledger_late_clear(struct ledger_late *late)
+{
+	xfree(&late->where);
+	xfree(&late->at);
+}
+
+struct db_result *
+ledger_trace(struct db *db, const char *recall_id, char **error_r)
+{
+	const char *params[1] = { recall_id };
+
+	if (ledger_link(db, recall_id, error_r) < 0)
+		return NULL;
+	return db_query(db,
+	    "SELECT to_char(at AT TIME ZONE 'UTC',"
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	    "  coalesce(recipient, ''), coalesce(copy_addr, ''),"
+	    "  coalesce(queue_id, ''), source, event, detail,"
+	    "  coalesce(mailbox, ''), coalesce(uid::text, ''),"
+	    "  coalesce(remote_ip, ''), coalesce(local_port::text, '')"
+	    " FROM route_event WHERE recall_id = $1 ORDER BY at, id",
+	    1, params, error_r);
 }

@@ -131,6 +131,35 @@ void ledger_copies(struct ledger *l, const struct ledger_message *m,
 void ledger_copies_free(struct ledger_copies *c);
 
 /*
+ * The race check after a removal (issue #4): a body access of user's
+ * mailbox/uid that the ledger learnt since ledger_message_load(), i.e. a
+ * download between the decision and the expunge.  Call after
+ * ledger_catch_up().  Looks only at rows not yet linked to a message (a
+ * load links everything it knows, so newer rows are unlinked).  Returns
+ * 1 with *late filled (ledger_late_clear()), 0 when there is none, -1
+ * with *error_r.
+ */
+struct ledger_late {
+	enum decide_exposure_kind kind;
+	char *where;		/* address or "port N" */
+	char *at;		/* RFC 3339 */
+};
+
+int ledger_late_access(struct ledger *l, struct db *db, const char *user,
+    const char *mailbox, unsigned long uid, struct ledger_late *late,
+    char **error_r);
+void ledger_late_clear(struct ledger_late *late);
+
+/*
+ * Every route_event row of recall_id (after ledger_link()), in time
+ * order, for recallctl trace.  The result is the caller's
+ * (db_result_free()); columns: at (RFC 3339), recipient, copy_addr,
+ * queue_id, source, event, detail, mailbox, uid, remote_ip, local_port.
+ */
+struct db_result *ledger_trace(struct db *db, const char *recall_id,
+    char **error_r);
+
+/*
  * Convenience: load + copies for one recipient.  Returns 1, 0 when the
  * message is unknown (out empty), -1 with *error_r.
  */

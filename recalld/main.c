@@ -13,7 +13,9 @@
  *   SIGHUP           reload recall.conf, the tag keys and the API key;
  *                    on any error keep the running configuration
  *
- * A request runs to its end before the next is accepted.
+ * A request runs to its end before the next is accepted.  Between
+ * requests, expired quarantine is purged: at start-up and every
+ * QUARANTINE_PURGE_INTERVAL seconds (quarantine.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,11 +28,15 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "db.h"
+#include "ledger.h"
+#include "mailreq.h"
 #include "log.h"
+#include "quarantine.h"
 #include "server.h"
 #include "store.h"
 #include "tag.h"
@@ -88,16 +94,94 @@ load_all(const char *path, struct loaded *l, char **errors_r)
 	return 0;
 }
 
+/*
+ * Start the route ledger once the database is there: its followers resume
+ * at the positions saved in follower_state.  Until then env->ledger stays
+ * NULL and every local copy is "pending" (recall.c).
+ */
+static void
+ledger_ready(struct recall_env *env)
+{
+	struct ledger *l = NULL;
+	char *err = NULL;
+
+	if (env->ledger != NULL || env->db == NULL)
+		return;
+	if (ledger_new(env->cfg, NULL, &l, &err) < 0
+	    || ledger_start(l, env->db, &err) < 0) {
+		log_warnx("route ledger: %s; retrying", err);
+		free(err);
+		ledger_free(&l);
+		return;
+	}
+	env->ledger = l;
+	log_info("route ledger: following %s and %s",
+	    *env->cfg->events.postfix_log != '\0'
+	    ? env->cfg->events.postfix_log : "(no Postfix log)",
+	    *env->cfg->events.dovecot_log != '\0'
+	    ? env->cfg->events.dovecot_log : "(no Dovecot log)");
+}
+
 static int
 db_ready(struct recall_env *env, char **error_r)
 {
-	if (env->db != NULL && db_alive(env->db))
-		return 0;
-	db_close(&env->db);
-	if (db_open_as(env->cfg->db_conninfo, "recalld", &env->db, error_r) < 0)
-		return -1;
-	log_info("connected to the database");
+	if (env->db == NULL || !db_alive(env->db)) {
+		db_close(&env->db);
+		if (db_open_as(env->cfg->db_conninfo, "recalld", &env->db,
+		    error_r) < 0)
+			return -1;
+		log_info("connected to the database");
+	}
+	ledger_ready(env);
 	return 0;
+}
+
+/*
+ * Between requests: read both logs up to now (LEDGER_INTERVAL_MS), so
+ * that a decision has little left to read.  A database that is down is
+ * tried again every LEDGER_RETRY_S seconds; errors are logged once a
+ * minute at most.
+ */
+#define LEDGER_INTERVAL_MS 1000
+#define LEDGER_RETRY_S 5
+
+static void
+ledger_tick(struct recall_env *env)
+{
+	static time_t last_try, last_warn;
+	char *err = NULL;
+	size_t lines = 0;
+	time_t now = time(NULL);
+
+	if (env->db == NULL || env->ledger == NULL) {
+		if (now - last_try < LEDGER_RETRY_S)
+			return;
+		last_try = now;
+		if (db_ready(env, &err) < 0) {
+			if (now - last_warn >= 60) {
+				log_warnx("route ledger: %s; retrying", err);
+				last_warn = now;
+			}
+			free(err);
+			return;
+		}
+		if (env->ledger == NULL)
+			return;
+	}
+	if (ledger_catch_up(env->ledger, env->db, &lines, &err) < 0) {
+		if (now - last_warn >= 60) {
+			log_warnx("route ledger: %s; retrying", err);
+			last_warn = now;
+		}
+		free(err);
+		/* A broken connection is reopened at the next turn. */
+		if (!db_alive(env->db))
+			db_close(&env->db);
+		return;
+	}
+	if (lines > 0)
+		log_debug("route ledger: %zu line%s read", lines,
+		    lines == 1 ? "" : "s");
 }
 
 /* setgroups, setresgid, setresuid; then verify root cannot come back. */
@@ -137,12 +221,46 @@ reload(const char *path, struct loaded *cur, struct recall_env *env)
 		    "move the socket");
 	if (strcmp(next.cfg->db_conninfo, cur->cfg->db_conninfo) != 0)
 		db_close(&env->db);	/* reconnects at the next request */
+	/* The ledger borrows the configuration: restart it on the new one. */
+	ledger_free(&env->ledger);
 	loaded_free(cur);
 	*cur = next;
 	env->cfg = cur->cfg;
 	env->keys = &cur->keys;
 	env->store = cur->store;
 	log_info("configuration reloaded");
+}
+
+static time_t
+monotonic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static long long
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Purge expired quarantine; a database problem waits for the next turn. */
+static void
+purge_now(struct recall_env *env)
+{
+	char *err = NULL;
+	long n = 0;
+
+	if (db_ready(env, &err) < 0
+	    || quarantine_purge(env, "recalld", &n, &err) < 0) {
+		log_warnx("quarantine purge: %s", err);
+		free(err);
+	}
 }
 
 static _Noreturn void
@@ -204,6 +322,8 @@ main(int argc, char **argv)
 	int c, lfd, sfd;
 	bool done = false;
 	char *abs_path;
+	time_t next_purge;
+	long long next_ledger;
 
 	while ((c = getopt(argc, argv, "c:dfhnV")) != -1) {
 		switch (c) {
@@ -265,7 +385,8 @@ main(int argc, char **argv)
 	env.keys = &cur.keys;
 	env.store = cur.store;
 	if (db_ready(&env, &errors) < 0) {
-		log_warnx("%s; retrying at each request", errors);
+		log_warnx("%s; retrying at each request and every %d s",
+		    errors, LEDGER_RETRY_S);
 		xfree(&errors);
 	}
 	if (!foreground && daemon(0, 0) < 0)
@@ -277,12 +398,32 @@ main(int argc, char **argv)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = sfd;
 	pfd[1].events = POLLIN;
+	next_purge = monotonic_now();
+	next_ledger = 0;
 	while (!done) {
-		if (poll(pfd, 2, -1) < 0) {
+		time_t now = monotonic_now();
+		int ready;
+
+		if (now >= next_purge) {
+			purge_now(&env);
+			next_purge = monotonic_now() + QUARANTINE_PURGE_INTERVAL;
+			now = monotonic_now();
+		}
+		ready = poll(pfd, 2, next_purge - now < LEDGER_INTERVAL_MS / 1000
+		    ? (int)(next_purge - now) * 1000 : LEDGER_INTERVAL_MS);
+		/* Follow the logs between requests, at most once a second. */
+		if (ready == 0 || monotonic_ms() >= next_ledger) {
+			ledger_tick(&env);
+			mailreq_tick(&env);	/* recall requests by mail */
+			next_ledger = monotonic_ms() + LEDGER_INTERVAL_MS;
+		}
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal(EX_OSERR, "poll");
 		}
+		if (ready == 0)
+			continue;
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -305,6 +446,7 @@ main(int argc, char **argv)
 	if (unlink(sock_path) < 0 && errno != ENOENT)
 		log_warn("unlink %s", sock_path);
 	free(sock_path);
+	ledger_free(&env.ledger);
 	db_close(&env.db);
 	loaded_free(&cur);
 	close(sfd);

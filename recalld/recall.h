@@ -9,6 +9,13 @@
  * dry_run the same decisions are made and reported, the request row is
  * recorded with dry_run = true, and no mailbox is touched.
  *
+ * Every request, decision, removal and refusal is written to the audit
+ * log (auditev.h); a request whose audit record cannot be written is not
+ * carried out.  A finished real (not dry-run) request mails its report
+ * (mailreport.h).  A trusted caller (authz_caller.trusted) may relay a
+ * request on_behalf_of an address: it is then authorised, recorded and
+ * reported as that address's own (recall by mail).
+ *
  * A Message-ID that names more than one recorded message is refused with
  * the recall ids to use instead: acting on a guess could remove the wrong
  * mail.
@@ -25,6 +32,7 @@
 #include "authz.h"
 #include "cfg.h"
 #include "db.h"
+#include "ledger.h"
 #include "report.h"
 #include "request.h"
 #include "store.h"
@@ -35,6 +43,12 @@ struct recall_env {
 	const struct tag_keys *keys;
 	struct store *store;
 	struct db *db;
+	/*
+	 * The route ledger (ledger.h), or NULL while it cannot start (the
+	 * database is down): then every local copy is "pending".  Read up
+	 * to the present before every decision.
+	 */
+	struct ledger *ledger;
 };
 
 /*
@@ -44,6 +58,25 @@ struct recall_env {
 int recall_execute(const struct recall_env *env,
     const struct authz_caller *caller, const struct request *req,
     struct report *rep, enum reply_code *code_r, char **error_r);
+
+/*
+ * recallctl trace: link the message's route_event rows (ledger_link),
+ * then answer every one in time order as SPEC's JSON object
+ * {"message_id", "events": [{"at", "recipient", "event", "detail"}]}
+ * (plus "recall_id").  Authorised like a status query.  Returns 0 with
+ * *answer_r (heap), or -1 with *code_r and *error_r.
+ */
+int recall_trace(const struct recall_env *env,
+    const struct authz_caller *caller, const struct request *req,
+    char **answer_r, enum reply_code *code_r, char **error_r);
+
+/*
+ * Audit a refusal of req to actor (recall_id may be NULL; relayed_by is
+ * the unix user that relayed an on_behalf_of request, or NULL).
+ */
+void recall_audit_refusal(const struct recall_env *env, const char *actor,
+    const struct request *req, const char *recall_id, const char *relayed_by,
+    const char *why);
 
 /*
  * The tokens of recall id under every key (newest first): the token is

@@ -102,6 +102,12 @@ is_outcome(const char *s)
 	return false;
 }
 
+bool
+fmt_outcome_valid(const char *s)
+{
+	return is_outcome(s);
+}
+
 int
 fmt_reply_parse(const char *payload, size_t len, struct fmt_reply *r,
     char **error_r)

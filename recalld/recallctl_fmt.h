@@ -50,6 +50,9 @@ struct fmt_reply {
 char *fmt_request(const char *op, const char *ref, bool dry_run,
     const char *as);
 
+/* Is s one of SPEC's outcome names? */
+bool fmt_outcome_valid(const char *s);
+
 /* Parse and check an answer.  Returns 0, or -1 with *error_r. */
 int fmt_reply_parse(const char *payload, size_t len, struct fmt_reply *r,
     char **error_r);

@@ -202,16 +202,16 @@ records_prior_recall(struct db *db, const char *recall_id,
 
 int
 records_request_new(struct db *db, const char *recall_id,
-    const char *requested_by, const char *report_to, bool dry_run,
-    long long *id_r, char **error_r)
+    const char *requested_by, const char *report_to, const char *via,
+    bool dry_run, long long *id_r, char **error_r)
 {
-	const char *params[4] = { recall_id, requested_by, report_to,
-	    dry_run ? "true" : "false" };
+	const char *params[5] = { recall_id, requested_by, report_to,
+	    dry_run ? "true" : "false", via != NULL ? via : "recallctl" };
 	struct db_result *r;
 
 	r = db_query(db, "INSERT INTO recall_request (recall_id, requested_by, "
-	    "report_to, via, dry_run) VALUES ($1, $2, $3, 'recallctl', $4) "
-	    "RETURNING id", 4, params, error_r);
+	    "report_to, via, dry_run) VALUES ($1, $2, $3, $5, $4) "
+	    "RETURNING id", 5, params, error_r);
 	if (r == NULL)
 		return -1;
 	*id_r = to_ll(db_str(r, 0, 0));

@@ -65,10 +65,10 @@ void records_unlock(struct db *db, const char *recall_id);
 int records_prior_recall(struct db *db, const char *recall_id,
     const char *recipient, long long *id_r, char **at_r, char **error_r);
 
-/* A new recall_request row; its id goes to *id_r. */
+/* A new recall_request row; its id goes to *id_r.  via: recallctl | mail. */
 int records_request_new(struct db *db, const char *recall_id,
-    const char *requested_by, const char *report_to, bool dry_run,
-    long long *id_r, char **error_r);
+    const char *requested_by, const char *report_to, const char *via,
+    bool dry_run, long long *id_r, char **error_r);
 
 /* One recall_outcome row; the decision time (RFC 3339) to *at_r (heap). */
 int records_outcome_add(struct db *db, long long request_id,

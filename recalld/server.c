@@ -2,6 +2,7 @@
  * server - the control socket.  See server.h.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -12,8 +13,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "history.h"
 #include "log.h"
 #include "proto.h"
+#include "quarantine.h"
 #include "server.h"
 #include "xalloc.h"
 
@@ -130,6 +134,80 @@ peer_user(int fd, uid_t *uid_r)
 	return name;
 }
 
+/* {"audit": {"rows": N, "intact": true|false, "bad_seq": S, "why": W}} */
+static char *
+audit_verify_json(struct recall_env *env, enum reply_code *code_r,
+    char **error_r)
+{
+	struct audit_verify_result vr;
+	json_t *o, *a;
+	char *text, *copy;
+
+	if (audit_verify(env->db, &vr, error_r) < 0) {
+		*code_r = REPLY_UNAVAILABLE;
+		return NULL;
+	}
+	a = json_object();
+	json_object_set_new(a, "rows", json_integer(vr.rows));
+	json_object_set_new(a, "intact", json_boolean(vr.ok));
+	if (!vr.ok) {
+		json_object_set_new(a, "bad_seq", json_integer(vr.bad_seq));
+		json_object_set_new(a, "why", json_string(vr.why));
+		log_warnx("audit verify: chain broken at row %lld: %s",
+		    vr.bad_seq, vr.why);
+	}
+	o = json_object();
+	json_object_set_new(o, "audit", a);
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		abort();
+	copy = xstrdup(text);
+	free(text);
+	return copy;
+}
+
+/* The admin-only ops: audit_verify, restore, purge. */
+static char *
+admin_op(struct recall_env *env, const struct authz_caller *caller,
+    const struct request *req, enum reply_code *code_r, char **error_r)
+{
+	char *answer = NULL;
+	long n = 0;
+
+	if (!caller->admin) {
+		*error_r = xasprintf("%s is for recalld.admins only",
+		    req->op == REQUEST_AUDIT_VERIFY ? "audit verify"
+		    : request_op_name(req->op));
+		log_warnx("refused %s to %s: not an admin",
+		    request_op_name(req->op), caller->user);
+		recall_audit_refusal(env, caller->user, req, NULL, NULL,
+		    *error_r);
+		*code_r = REPLY_REFUSED;
+		return NULL;
+	}
+	switch (req->op) {
+	case REQUEST_AUDIT_VERIFY:
+		return audit_verify_json(env, code_r, error_r);
+	case REQUEST_RESTORE:
+		if (quarantine_restore(env, caller->user, req, &answer, code_r,
+		    error_r) < 0)
+			return NULL;
+		return answer;
+	case REQUEST_PURGE:
+		if (quarantine_purge(env, caller->user, &n, error_r) < 0) {
+			*code_r = REPLY_UNAVAILABLE;
+			return NULL;
+		}
+		return xasprintf("{\"purged\":%ld}", n);
+	default:
+		break;
+	}
+	*code_r = REPLY_INTERNAL;
+	*error_r = xstrdup("internal: not an admin op");
+	return NULL;
+}
+
 char *
 server_answer(struct recall_env *env, server_db_ready_fn *db_ready,
     const char *user, const char *payload, size_t len)
@@ -148,7 +226,8 @@ server_answer(struct recall_env *env, server_db_ready_fn *db_ready,
 		return answer;
 	}
 	log_info("%s %s%s from %s%s%s", request_op_name(req.op),
-	    log_safe(safe, sizeof(safe), req.ref), req.dry_run ? " (dry run)"
+	    log_safe(safe, sizeof(safe), req.ref != NULL ? req.ref : "-"),
+	    req.dry_run ? " (dry run)"
 	    : "", user, req.as != NULL ? " as " : "",
 	    req.as != NULL ? log_safe(safe_as, sizeof(safe_as), req.as) : "");
 	if (db_ready(env, &error) < 0) {
@@ -160,12 +239,38 @@ server_answer(struct recall_env *env, server_db_ready_fn *db_ready,
 	}
 	caller.user = user;
 	caller.admin = strlist_contains(&env->cfg->recalld.admins, user);
-	if (recall_execute(env, &caller, &req, &rep, &code, &error) < 0) {
-		answer = reply_error_json(code, error);
+	caller.trusted = caller.admin || strcmp(user, "root") == 0
+	    || (env->cfg->milter.user != NULL
+	    && strcmp(user, env->cfg->milter.user) == 0);
+	switch (req.op) {
+	case REQUEST_RECALL:
+	case REQUEST_STATUS:
+		if (recall_execute(env, &caller, &req, &rep, &code,
+		    &error) < 0) {
+			answer = NULL;
+		} else {
+			answer = report_json(&rep);
+			report_clear(&rep);
+		}
+		break;
+	case REQUEST_HISTORY:
+		if (history_answer(env, &caller, &req, &answer, &code,
+		    &error) < 0)
+			answer = NULL;
+		break;
+	case REQUEST_TRACE:
+		if (recall_trace(env, &caller, &req, &answer, &code,
+		    &error) < 0)
+			answer = NULL;
+		break;
+	default:
+		answer = admin_op(env, &caller, &req, &code, &error);
+		break;
+	}
+	if (answer == NULL) {
+		answer = reply_error_json(code, error != NULL ? error
+		    : "unknown error");
 		free(error);
-	} else {
-		answer = report_json(&rep);
-		report_clear(&rep);
 	}
 	request_clear(&req);
 	return answer;

@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "crypto.h"
+#include "dsn.h"
 #include "store.h"
 #include "sbuf.h"
 #include "xalloc.h"
@@ -330,4 +333,92 @@ store_expunge(struct store *st, const char *user, const char *mailbox,
 		s = store_api_check(a.body.buf, a.body.len, "exp", error_r);
 	sbuf_release(&a.body);
 	return s;
+}
+
+/* Post one command built by the caller (stolen) and check its envelope. */
+static enum store_status
+post_command(struct store *st, json_t *params, const char *cmd,
+    const char *tag, char **error_r)
+{
+	json_t *req = json_pack("[[s o s]]", cmd, params, tag);
+	struct answer a;
+	enum store_status s;
+	char *text;
+
+	if (req == NULL)
+		abort();	/* strings are UTF-8 here: only on OOM */
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (text == NULL)
+		abort();
+	s = post(st, text, &a, error_r);
+	free(text);
+	if (s == STORE_OK)
+		s = store_api_check(a.body.buf, a.body.len, tag, error_r);
+	sbuf_release(&a.body);
+	return s;
+}
+
+enum store_status
+store_save(struct store *st, const char *user, const char *mailbox,
+    const char *text, size_t len, char **error_r)
+{
+	char *clean, *err = NULL;
+	json_t *p, *u, *m;
+	enum store_status s;
+
+	u = json_string(user);
+	m = json_string(mailbox);
+	if (u == NULL || m == NULL) {
+		json_decref(u);
+		json_decref(m);
+		*error_r = xstrdup("user or mailbox name is not UTF-8");
+		return STORE_FAILED;
+	}
+	p = json_pack("{s:O, s:[O]}", "user", u, "mailbox", m);
+	/* It usually exists; a real problem shows in the save below. */
+	(void)post_command(st, p, "mailboxCreate", "mc", &err);
+	free(err);
+
+	clean = dsn_utf8_clean(text, len);
+	p = json_pack("{s:o, s:o, s:s}", "user", u, "mailbox", m, "file",
+	    clean);
+	free(clean);
+	if (p == NULL)
+		abort();
+	s = post_command(st, p, "save", "sv", error_r);
+	return s;
+}
+
+enum store_status
+store_flags_add(struct store *st, const char *user, const char *mailbox,
+    unsigned long uid, const char *const *flags, size_t n_flags,
+    char **error_r)
+{
+	char uidbuf[24];
+	json_t *p, *fl = json_array();
+	size_t i;
+
+	if (n_flags == 0) {
+		json_decref(fl);
+		return STORE_OK;
+	}
+	for (i = 0; i < n_flags; i++) {
+		json_t *f = json_string(flags[i]);
+
+		if (f == NULL) {
+			json_decref(fl);
+			*error_r = xstrdup("a flag is not UTF-8");
+			return STORE_FAILED;
+		}
+		json_array_append_new(fl, f);
+	}
+	snprintf(uidbuf, sizeof(uidbuf), "%lu", uid);
+	p = json_pack("{s:s?, s:o, s:[s, s?, s, s]}", "user", user, "flag", fl,
+	    "query", "mailbox", mailbox, "uid", uidbuf);
+	if (p == NULL) {
+		*error_r = xstrdup("user or mailbox name is not UTF-8");
+		return STORE_FAILED;
+	}
+	return post_command(st, p, "flagsAdd", "fa", error_r);
 }

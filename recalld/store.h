@@ -66,4 +66,19 @@ enum store_status store_expunge(struct store *st, const char *user,
     const char *mailbox, unsigned long uid, const char *token,
     bool only_unseen, char **error_r);
 
+/*
+ * Put a message back (restore from quarantine): create mailbox when it
+ * is missing (an error creating it is ignored: it usually exists), then
+ * "save" text into it.  Text that is not UTF-8 is sent with the bad bytes
+ * as U+FFFD (the API carries JSON strings).  Dovecot's save answers no
+ * uid: find the copy with store_find() afterwards.
+ */
+enum store_status store_save(struct store *st, const char *user,
+    const char *mailbox, const char *text, size_t len, char **error_r);
+
+/* Add flags (IMAP flags and keywords) to mailbox/uid. */
+enum store_status store_flags_add(struct store *st, const char *user,
+    const char *mailbox, unsigned long uid, const char *const *flags,
+    size_t n_flags, char **error_r);
+
 #endif

@@ -34,4 +34,20 @@ INSERT INTO schema_version (version) VALUES (3);
 COMMIT;
 \endif
 
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 4) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/004_mail_requests.sql
+INSERT INTO schema_version (version) VALUES (4);
+COMMIT;
+\endif
+
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 5) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/005_held.sql
+INSERT INTO schema_version (version) VALUES (5);
+COMMIT;
+\endif
+
 \ir roles.sql

@@ -24,6 +24,13 @@ GRANT USAGE ON SCHEMA public TO recall_milter, recalld, recall_auditor;
 GRANT SELECT, INSERT ON messages, recipients TO recall_milter;
 GRANT INSERT ON route_event TO recall_milter;
 GRANT USAGE ON SEQUENCE route_event_id_seq TO recall_milter;
+-- ... recall requests by mail (004) and held mail (005): it inserts them,
+-- marks held mail released or deleted, and carries out held_action rows.
+GRANT INSERT ON mail_request TO recall_milter;
+GRANT USAGE ON SEQUENCE mail_request_id_seq TO recall_milter;
+GRANT INSERT, UPDATE (state, changed_at) ON held_message TO recall_milter;
+GRANT SELECT (queue_id, milter_host, state) ON held_message TO recall_milter;
+GRANT SELECT, UPDATE (result, done_at) ON held_action TO recall_milter;
 
 -- recalld: reads everything it decides on, writes the ledger, requests,
 -- outcomes and quarantine; may only append to the audit log.
@@ -34,6 +41,9 @@ GRANT SELECT, INSERT, UPDATE ON recall_request, recall_outcome, quarantine,
 GRANT DELETE ON recall_outcome TO recalld;
 GRANT SELECT, INSERT, UPDATE ON queue_link TO recalld;
 GRANT SELECT, INSERT ON audit_log TO recalld;
+GRANT SELECT, UPDATE ON mail_request TO recalld;
+GRANT SELECT ON held_message TO recalld;
+GRANT SELECT, INSERT ON held_action TO recalld;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO recalld;
 GRANT SELECT ON recall_history, route_events TO recalld;
 

@@ -176,7 +176,11 @@ send_mail() {
 	    "${args[@]}" 2>&1)
 	rc=$?
 	QID=$(printf '%s\n' "$out" | sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p' | tail -n 1)
-	SMTP_REPLY=$(printf '%s\n' "$out" | grep -E '^<[-*~] +[0-9]{3}' | tail -n 1 | sed 's/^<[-*~] *//')
+	# swaks marks replies "<- ", "<~ " and errors "<** "; after an error
+	# the last reply is QUIT's 221, so the last error wins.
+	SMTP_REPLY=$(printf '%s\n' "$out" | grep -E '^<\*\* +[0-9]{3}' | tail -n 1 | sed 's/^<[-*~]* *//')
+	[ -n "$SMTP_REPLY" ] ||
+	    SMTP_REPLY=$(printf '%s\n' "$out" | grep -E '^<[-~] +[0-9]{3}' | tail -n 1 | sed 's/^<[-*~]* *//')
 	if [ -n "${LAB:-}" ] && [ -d "$LAB/log" ]; then
 		printf '%s\n' "$out" >> "$LAB/log/swaks.log"
 	fi

@@ -175,4 +175,51 @@ check "6: back once the database is" test "$RC" = 2
 check "6: recalld survived it all" \
     eval "read -r p _ < '$LAB/run/recalld.pid' && kill -0 \$p"
 
+# ---- 7. policy end to end: recall_read, opt_out, max_age (real recalls) -----------
+
+set_conf max_age 86400
+set_conf opt_out '[ "carol@example.test" ]'
+set_conf recall_read true
+hup
+send_mail alice@example.test bob@example.test carol@example.test --auth alice \
+    --subject "store 7" || not_ok "7: submit"
+M7=$MSGID
+wait_queue_empty 20
+wait_for 10 test "$(mail_count bob mailbox INBOX subject 'store 7')" = 1
+wait_for 10 test "$(mail_count carol mailbox INBOX subject 'store 7')" = 1
+dove flags add -u bob '\Seen' mailbox INBOX subject 'store 7'
+ctl --json recall "$M7"
+check "7: recall_read = true: bob's read copy is recalled" \
+    test "$(outcome_of bob@example.test)" = recalled
+check "7: ... and gone (doveadm)" \
+    test "$(mail_count bob mailbox INBOX subject 'store 7')" = 0
+check "7: the decision's audit row shows recall_read and the \\Seen copy" \
+    test "$(psql_lab "select count(*) from audit_log where action = 'decision' and request_id = $(jq -r .request "$OUT") and detail::jsonb->>'recipient' = 'bob@example.test' and (detail::jsonb->'inputs'->>'recall_read')::boolean and detail::jsonb->'inputs'->'copies'->0->>'flags' like '%Seen%'")" = 1
+check "7: opt_out: carol's copy is opted-out in a real recall" \
+    test "$(outcome_of carol@example.test)" = opted-out
+check "7: ... and stays (doveadm)" \
+    test "$(mail_count carol mailbox INBOX subject 'store 7')" = 1
+set_conf recall_read false
+set_conf opt_out '[ ]'
+hup
+send_mail alice@example.test erin@example.test --auth alice \
+    --subject "store 7b" || not_ok "7: submit b"
+M7B=$MSGID
+wait_queue_empty 20
+wait_for 10 test "$(mail_count erin mailbox INBOX subject 'store 7b')" = 1
+dove flags add -u erin '\Seen' mailbox INBOX subject 'store 7b'
+ctl --json recall "$M7B"
+check "7: recall_read = false: a read copy is read, exit 2" \
+    test "$RC" = 2 -a "$(outcome_of erin@example.test)" = read
+check "7: ... and stays (doveadm)" \
+    test "$(mail_count erin mailbox INBOX subject 'store 7b')" = 1
+set_conf max_age 1
+hup
+sleep 2.1
+ctl --json recall "$M7B"
+check "7: max_age: older than policy.max_age is expired" \
+    test "$(outcome_of erin@example.test)" = expired
+check "7: ... the reason names policy.max_age" \
+    eval "reason_of erin@example.test | grep -q 'policy.max_age'"
+
 done_testing

@@ -19,7 +19,9 @@
 # not started), LAB_NO_RECALLD=1, LAB_NO_SCHEMA=1 (do not apply
 # schema/install.sql), LAB_BIN_DIR (where recall-milter and recalld are;
 # default build/bin of this repository; "down" and "restart" use the one
-# "up" used), PG_BINDIR (default: the newest /usr/lib/postgresql/*/bin).
+# "up" used), PG_BINDIR (default: the newest /usr/lib/postgresql/*/bin),
+# LAB_EXTRA_USERS=N (N more mailboxes u00001@ .. uNNNNN@example.test,
+# password = name + "pw"; for bench/recall).
 # Runs as root. Every process it starts is recorded and stopped by "down";
 # nothing else is touched.
 
@@ -39,6 +41,14 @@ LAB_USERS="alice bob carol dave erin recall"
 BIN_DIR=${LAB_BIN_DIR:-$REPO/build/bin}
 
 note() { echo "# $*"; }
+
+# extra_users: the names of LAB_EXTRA_USERS bench mailboxes, one a line.
+extra_users() {
+	local n=${LAB_EXTRA_USERS:-0}
+	case "$n" in *[!0-9]*|'') die "LAB_EXTRA_USERS must be a number" ;; esac
+	[ "$n" -gt 0 ] && seq -f 'u%05g' 1 "$n"
+	return 0
+}
 err() { echo "# lab: $*" >&2; }
 die() { err "error: $*"; exit 1; }
 
@@ -284,6 +294,7 @@ write_dovecot_conf() {
 		# stay empty and come from default_fields.
 		echo "$u:${u}pw::::::" >> "$D/etc/dovecot-users"
 	done
+	extra_users | sed 's/.*/&:&pw::::::/' >> "$D/etc/dovecot-users"
 	chown root:dovecot "$D/etc/dovecot-users"
 	chmod 640 "$D/etc/dovecot-users"
 
@@ -487,6 +498,7 @@ EOF
 		for u in alice bob carol dave erin recall; do
 			echo "$u@example.test OK"
 		done
+		extra_users | sed 's/.*/&@example.test OK/'
 	} > "$e/vmailbox"
 	cat > "$e/virtual" <<EOF
 team@example.test bob@example.test, carol@example.test

@@ -78,7 +78,7 @@ main(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct acase *c = &cases[i];
-		struct authz_caller caller = { c->user, c->admin };
+		struct authz_caller caller = { c->user, c->admin, false };
 		struct authz_message m = { c->sender, c->auth_user, c->origin };
 		char *report_to = NULL, *reason = NULL;
 		bool got;

@@ -360,10 +360,70 @@ test_duration(void)
 	TEST_END();
 }
 
+/* The ledger inputs (issue #4): a stale ledger, a copy never delivered. */
+static void
+test_ledger_inputs(void)
+{
+	struct decide_input in;
+	struct decision d = { OUTCOME_PENDING, false, NULL };
+
+	memset(&in, 0, sizeof(in));
+	in.recipient = "bob@example.test";
+	in.class = ADDR_LOCAL;
+	in.max_age = 86400;
+	in.age = 60;
+	in.store = DECIDE_STORE_OK;
+	in.copies = unread;
+	in.n_copies = 1;
+	in.ledger_error = "reading the logs: permission denied";
+
+	TEST_BEGIN("pending: a stale ledger removes nothing");
+	decide(&in, &d);
+	CHECK_STR(outcome_name(d.outcome), "pending");
+	CHECK_INT(d.act, false);
+	CHECK(d.reason != NULL && strstr(d.reason, "permission denied") != NULL);
+	TEST_END();
+
+	TEST_BEGIN("a stale ledger does not hide a read copy");
+	in.copies = seen;
+	decide(&in, &d);
+	CHECK_STR(outcome_name(d.outcome), "read");
+	TEST_END();
+
+	TEST_BEGIN("a stale ledger does not hide a known exposure");
+	in.exposures = ex_pop3;
+	in.n_exposures = 1;
+	decide(&in, &d);
+	CHECK_STR(outcome_name(d.outcome), "left-pop3");
+	TEST_END();
+
+	TEST_BEGIN("not-found: never delivered, with the ledger's reason");
+	memset(&in, 0, sizeof(in));
+	in.recipient = "bob@example.test";
+	in.class = ADDR_LOCAL;
+	in.max_age = 86400;
+	in.store = DECIDE_STORE_OK;
+	in.never_delivered = "bounced at 2026-11-27T10:00:00Z";
+	decide(&in, &d);
+	CHECK_STR(outcome_name(d.outcome), "not-found");
+	CHECK(d.reason != NULL && strstr(d.reason, "never delivered: bounced")
+	    != NULL);
+	TEST_END();
+
+	TEST_BEGIN("never delivered but a copy is there: decided on the copy");
+	in.copies = unread;
+	in.n_copies = 1;
+	decide(&in, &d);
+	CHECK_STR(outcome_name(d.outcome), "recalled");
+	TEST_END();
+	decision_clear(&d);
+}
+
 int
 main(void)
 {
 	test_cases();
+	test_ledger_inputs();
 	test_removal();
 	test_status();
 	test_names();

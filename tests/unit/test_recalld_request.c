@@ -139,6 +139,101 @@ test_limits(void)
 	TEST_END();
 }
 
+/* The ops beyond recall and status: their keys and validation. */
+static const struct {
+	const char *name;
+	const char *json;
+	int want_ret;
+	const char *want_error;
+} ocases[] = {
+	{ "history, every filter", "{\"op\":\"history\",\"sender\":\"a@b\","
+	    "\"recipient\":\"c@d\",\"since\":\"2026-11-27\",\"until\":"
+	    "\"2026-11-27T10:00:00.25+01:00\",\"outcome\":\"left-imap\","
+	    "\"limit\":10}", 0, NULL },
+	{ "history, nothing", "{\"op\":\"history\"}", 0, NULL },
+	{ "history, null filters", "{\"op\":\"history\",\"sender\":null}", 0,
+	    NULL },
+	{ "history, bad outcome", "{\"op\":\"history\",\"outcome\":\"gone\"}",
+	    -1, "not an outcome" },
+	{ "history, bad since", "{\"op\":\"history\",\"since\":\"today\"}",
+	    -1, "RFC 3339" },
+	{ "history, month 13", "{\"op\":\"history\",\"since\":\"2026-13-01\"}",
+	    -1, "RFC 3339" },
+	{ "history, no zone", "{\"op\":\"history\",\"since\":"
+	    "\"2026-11-27T10:00:00\"}", -1, "RFC 3339" },
+	{ "history, limit 0", "{\"op\":\"history\",\"limit\":0}", -1,
+	    "\"limit\"" },
+	{ "history, limit a string", "{\"op\":\"history\",\"limit\":\"5\"}",
+	    -1, "\"limit\"" },
+	{ "history, ref not allowed", "{\"op\":\"history\",\"ref\":\"a@b\"}",
+	    -1, "unknown key \"ref\"" },
+	{ "audit_verify", "{\"op\":\"audit_verify\"}", 0, NULL },
+	{ "audit_verify with a key", "{\"op\":\"audit_verify\",\"x\":1}", -1,
+	    "unknown key" },
+	{ "restore", "{\"op\":\"restore\",\"ref\":\"12\",\"recipient\":"
+	    "\"b@c\"}", 0, NULL },
+	{ "restore without ref", "{\"op\":\"restore\"}", -1, "no \"ref\"" },
+	{ "purge", "{\"op\":\"purge\"}", 0, NULL },
+	{ "recall on behalf, via mail", "{\"op\":\"recall\",\"ref\":\"a@b\","
+	    "\"on_behalf_of\":\"x@y\",\"via\":\"mail\"}", 0, NULL },
+	{ "recall, via other", "{\"op\":\"recall\",\"ref\":\"a@b\","
+	    "\"via\":\"fax\"}", -1, "\"via\"" },
+	{ "recall, as and on_behalf_of", "{\"op\":\"recall\",\"ref\":\"a@b\","
+	    "\"as\":\"c@d\",\"on_behalf_of\":\"x@y\"}", -1, "exclude" },
+	{ "on_behalf_of with a NUL", "{\"op\":\"recall\",\"ref\":\"a@b\","
+	    "\"on_behalf_of\":\"x\\u0001@y\"}", -1, "control character" },
+};
+
+static void
+test_ops(void)
+{
+	size_t i;
+
+	for (i = 0; i < N(ocases); i++) {
+		struct request req;
+		char *error = NULL, name[128];
+		int ret;
+
+		snprintf(name, sizeof(name), "request op: %s", ocases[i].name);
+		TEST_BEGIN(name);
+		ret = request_parse(ocases[i].json, strlen(ocases[i].json), &req,
+		    &error);
+		CHECK_INT(ret, ocases[i].want_ret);
+		if (ret == 0) {
+			if (req.op == REQUEST_HISTORY)
+				CHECK(req.limit > 0);
+			if (req.op == REQUEST_RECALL)
+				CHECK(req.via != NULL);
+			request_clear(&req);
+		} else if (error == NULL || strstr(error,
+		    ocases[i].want_error) == NULL) {
+			printf("# error \"%s\" lacks \"%s\"\n",
+			    error != NULL ? error : "(null)",
+			    ocases[i].want_error);
+			test_ok = false;
+		}
+		free(error);
+		TEST_END();
+	}
+
+	TEST_BEGIN("request: parsed history filters and date forms");
+	{
+		const char *j = "{\"op\":\"history\",\"since\":\"2026-11-27\","
+		    "\"until\":\"2026-11-27T10:00:00Z\"}";
+		struct request req;
+		char *error = NULL;
+
+		CHECK_INT(request_parse(j, strlen(j), &req, &error), 0);
+		CHECK_INT(req.op, REQUEST_HISTORY);
+		CHECK_STR(req.since, "2026-11-27");
+		CHECK(req.since_is_date);
+		CHECK(!req.until_is_date);
+		CHECK_INT(req.limit, REQUEST_DEFAULT_LIMIT);
+		request_clear(&req);
+	}
+	TEST_END();
+}
+
 static void
 test_request_id(void)
 {
@@ -232,6 +327,7 @@ main(void)
 	test_parse();
 	test_limits();
 	test_request_id();
+	test_ops();
 	test_report();
 	return test_done();
 }
