@@ -20,19 +20,20 @@ mailbox() {
 		printf '%s\n' "$rows" | sed '2,$s/^/         /' | tr '\t' ' '
 	fi
 }
-mailboxes() { mailbox bob; mailbox carol; }
+mailboxes() { mailbox bob; mailbox carol; mailbox dave; }
 
 step "Starting a private lab (PostgreSQL, Postfix + recall-milter, Dovecot, recalld) on 127.0.0.1"
 lab_start
 echo "  lab directory $LAB, SMTP port $SMTP_PORT, IMAP port $IMAP_PORT"
 
-step "alice (authenticated) sends one message to bob, carol and friend@ext.test"
-send_mail alice@example.test bob@example.test carol@example.test friend@ext.test \
+step "alice (authenticated) sends one message to bob, carol, dave and friend@ext.test"
+send_mail alice@example.test bob@example.test carol@example.test dave@example.test friend@ext.test \
     --auth alice --subject "Q3 figures - draft, do not forward" \
     --body "The numbers in this draft are wrong." || fail "sending failed"
 echo "  Message-ID $MSGID, Postfix queue id ${QID:-?}"
 wait_queue_empty 30 || fail "the message did not leave the queue"
-wait_delivered bob 1 && wait_delivered carol 1 || fail "not delivered"
+wait_delivered bob 1 && wait_delivered carol 1 && wait_delivered dave 1 ||
+    fail "not delivered"
 
 step "The tag recall-milter added (bob's copy, as Dovecot stores it)"
 doveadm_fetch bob 'hdr.message-id hdr.x-recall-id' mailbox INBOX all | tail -n +2 | tr '\t' '\n' | sed 's/^/  /'
@@ -45,9 +46,15 @@ psql -X -h "$PGHOST" -U postgres -d recall -P pager=off -c \
        FROM messages m JOIN recipients r USING (recall_id)
       WHERE m.message_id = '$MSGID' ORDER BY r.recipient" 2>&1 | sed 's/^/  /'
 
-step "carol reads her copy over IMAP (curl: SELECT + FETCH BODY[])"
-imap_read carol 1 > /dev/null || fail "carol could not read"
+step "carol reads her copy in webmail (IMAP on the webmail listener, inside the system)"
+imap_read carol 1 --port "$WEBMAIL_PORT" > /dev/null || fail "carol could not read"
 echo "  done"
+
+step "dave's desktop mail program (127.0.0.2) downloads his copy over IMAP, without marking it read"
+curl -sS --interface 127.0.0.2 --user dave:davepw \
+    "imap://127.0.0.1:$IMAP_PORT/INBOX" -X 'UID FETCH 1 BODY.PEEK[]' > /dev/null ||
+    fail "dave's client could not fetch"
+echo "  done: the copy is still unread, but it has left the system"
 
 step "Mailboxes before the recall"
 mailboxes
