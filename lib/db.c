@@ -2,9 +2,11 @@
  * db - the libpq binding.  See db.h.
  */
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "db.h"
 #include "sbuf.h"
 #include "xalloc.h"
@@ -189,6 +191,44 @@ db_result_free(struct db_result **r)
 	PQclear((*r)->res);
 	free(*r);
 	*r = NULL;
+}
+
+char *
+db_bytea_encode(const void *data, size_t len)
+{
+	/* @UNSAFE: 2 bytes per input byte, "\x" and the NUL. */
+	char *hex = xmalloc(2 * len + 3);
+
+	hex[0] = '\\';
+	hex[1] = 'x';
+	crypto_hex(data, len, hex + 2);
+	return hex;
+}
+
+char *
+db_bytea_decode(const char *s, size_t *len_r)
+{
+	size_t n, i;
+	char *out;
+
+	*len_r = 0;
+	if (s[0] != '\\' || s[1] != 'x')
+		return NULL;
+	s += 2;
+	n = strlen(s) / 2;
+	out = xmalloc(n + 1);
+	for (i = 0; i < n; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
+			free(out);
+			return NULL;
+		}
+		out[i] = (char)v;
+	}
+	out[n] = '\0';
+	*len_r = n;
+	return out;
 }
 
 int

@@ -16,6 +16,13 @@
 struct db;
 struct db_result;
 
+/*
+ * SQL text for a timestamptz column as RFC 3339 in UTC, whole seconds
+ * ("2026-11-27T18:54:24Z"); col is SQL we write, never input.
+ */
+#define DB_SQL_RFC3339(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 /* Connect (blocking, with a connect_timeout of 5 s unless conninfo sets one). */
 int db_open(const char *conninfo, struct db **db_r, char **error_r);
 /*
@@ -43,6 +50,19 @@ const char *db_value(const struct db_result *r, int row, int col);
 /* The value, or "" for SQL NULL. */
 const char *db_str(const struct db_result *r, int row, int col);
 void db_result_free(struct db_result **r);
+
+/*
+ * len bytes as bytea hex input text ("\x4142"), to pass as a $n::bytea
+ * parameter.  Returns a heap string the caller frees.
+ */
+char *db_bytea_encode(const void *data, size_t len);
+/*
+ * A bytea value as PostgreSQL's hex output text ("\x4142") into bytes.
+ * Returns a heap buffer the caller frees, NUL-terminated after *len_r bytes
+ * (the bytes may hold NULs themselves), or NULL when s is not in that
+ * format (then *len_r is 0).
+ */
+char *db_bytea_decode(const char *s, size_t *len_r);
 
 int db_begin(struct db *db, char **error_r);
 int db_commit(struct db *db, char **error_r);

@@ -138,6 +138,27 @@ sbuf_add_printable(struct sbuf *sb, const char *s, size_t len)
 	}
 }
 
+size_t
+sbuf_utf8_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+void
+sbuf_add_padded(struct sbuf *sb, const char *s, size_t w)
+{
+	size_t have = sbuf_utf8_width(s);
+
+	sbuf_adds(sb, s);
+	for (; have < w; have++)
+		sbuf_addc(sb, ' ');
+}
+
 const char *
 sbuf_str(struct sbuf *sb)
 {

@@ -33,6 +33,13 @@ void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Append s with control characters and non-ASCII shown as \xNN (for logs). */
 void sbuf_add_printable(struct sbuf *sb, const char *s, size_t len);
+/*
+ * The display width of UTF-8 text s: one column a character (continuation
+ * bytes take none; wide characters are not told apart).
+ */
+size_t sbuf_utf8_width(const char *s);
+/* Append s, then blanks until it fills w columns (sbuf_utf8_width()). */
+void sbuf_add_padded(struct sbuf *sb, const char *s, size_t w);
 /* Return ->buf, initialising an untouched SBUF_INIT to "". */
 const char *sbuf_str(struct sbuf *sb);
 

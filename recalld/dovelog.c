@@ -362,25 +362,11 @@ dovelog_parse(struct logtime_ctx *tctx, char *line, size_t len,
     struct dovelog_line *out, const char **error_r)
 {
 	char *p, *sp, *body;
-	size_t n;
 
 	dovelog_line_clear(out);
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
-	line[len] = '\0';
-	if (memchr(line, '\0', len) != NULL) {
-		*error_r = "NUL byte in line";
+	if ((p = logtime_line_start(tctx, line, &len, &out->time, error_r))
+	    == NULL)
 		return -1;
-	}
-	if ((n = logtime_parse(tctx, line, len, &out->time)) == 0) {
-		*error_r = "no time stamp";
-		return -1;
-	}
-	p = line + n;
-	if (*p++ != ' ') {
-		*error_r = "no blank after the time stamp";
-		return -1;
-	}
 	/* Through syslog: "HOST dovecot: " or "HOST dovecot[PID]: ". */
 	if ((sp = strchr(p, ' ')) != NULL && starts(sp + 1, "dovecot")) {
 		char *t = sp + 8;

@@ -202,27 +202,6 @@ text_line(struct sbuf *sb, const char *line)
 	free(v);
 }
 
-static size_t
-width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
-static void
-pad(struct sbuf *sb, const char *s, size_t w)
-{
-	size_t have = width(s);
-
-	sbuf_adds(sb, s);
-	for (; have < w + 2; have++)
-		sbuf_addc(sb, ' ');
-}
-
 static void
 text_part(struct sbuf *sb, const struct dsn_input *in)
 {
@@ -233,8 +212,8 @@ text_part(struct sbuf *sb, const struct dsn_input *in)
 
 	sbuf_init(&line);
 	for (i = 0; i < r->n_copies; i++) {
-		if (width(r->copies[i].recipient) > wr)
-			wr = width(r->copies[i].recipient);
+		if (sbuf_utf8_width(r->copies[i].recipient) > wr)
+			wr = sbuf_utf8_width(r->copies[i].recipient);
 		if (strlen(outcome_name(r->copies[i].outcome)) > wo)
 			wo = strlen(outcome_name(r->copies[i].outcome));
 		n += outcome_is_recalled(r->copies[i].outcome);
@@ -251,14 +230,15 @@ text_part(struct sbuf *sb, const struct dsn_input *in)
 	text_line(sb, line.buf);
 	sbuf_addc(sb, '\n');
 	sbuf_reset(&line);
-	pad(&line, "RECIPIENT", wr);
-	pad(&line, "OUTCOME", wo);
+	sbuf_add_padded(&line, "RECIPIENT", wr + 2);
+	sbuf_add_padded(&line, "OUTCOME", wo + 2);
 	sbuf_adds(&line, "REASON");
 	text_line(sb, line.buf);
 	for (i = 0; i < r->n_copies; i++) {
 		sbuf_reset(&line);
-		pad(&line, r->copies[i].recipient, wr);
-		pad(&line, outcome_name(r->copies[i].outcome), wo);
+		sbuf_add_padded(&line, r->copies[i].recipient, wr + 2);
+		sbuf_add_padded(&line, outcome_name(r->copies[i].outcome),
+		    wo + 2);
 		sbuf_adds(&line, r->copies[i].reason);
 		text_line(sb, line.buf);
 	}

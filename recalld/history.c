@@ -8,12 +8,10 @@
 
 #include "addr.h"
 #include "auditev.h"
+#include "db.h"
 #include "history.h"
 #include "proto.h"
 #include "xalloc.h"
-
-#define SQL_RFC3339(col) \
-	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* Room left in the answer frame for the envelope around the rows. */
 #define HISTORY_FRAME_SLACK 1024
@@ -130,9 +128,9 @@ history_answer(const struct recall_env *env,
 	params[7] = local != NULL ? local : me;
 	params[8] = limit;
 	r = db_query(env->db, "SELECT h.request_id, "
-	    SQL_RFC3339("h.requested_at") ", h.requested_by, h.message_id, "
+	    DB_SQL_RFC3339("h.requested_at") ", h.requested_by, h.message_id, "
 	    "h.recall_id, h.sender, h.recipient, h.copy_addr, h.outcome, "
-	    "h.reason, " SQL_RFC3339("h.decided_at") ", h.dry_run, "
+	    "h.reason, " DB_SQL_RFC3339("h.decided_at") ", h.dry_run, "
 	    "h.request_status, m.auth_user, m.origin "
 	    "FROM recall_history h JOIN messages m ON m.recall_id = h.recall_id "
 	    "WHERE ($1::text IS NULL OR h.sender = $1) "

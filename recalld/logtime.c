@@ -228,6 +228,31 @@ logtime_parse(struct logtime_ctx *ctx, const char *s, size_t len,
 	return n;
 }
 
+char *
+logtime_line_start(struct logtime_ctx *ctx, char *line, size_t *len_io,
+    struct logtime *t_r, const char **error_r)
+{
+	size_t len = *len_io, n;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	line[len] = '\0';
+	*len_io = len;
+	if (memchr(line, '\0', len) != NULL) {
+		*error_r = "NUL byte in line";
+		return NULL;
+	}
+	if ((n = logtime_parse(ctx, line, len, t_r)) == 0) {
+		*error_r = "no time stamp";
+		return NULL;
+	}
+	if (line[n] != ' ') {
+		*error_r = "no blank after the time stamp";
+		return NULL;
+	}
+	return line + n + 1;
+}
+
 const char *
 logtime_format(const struct logtime *t, char *buf, size_t size)
 {

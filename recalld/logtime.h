@@ -45,6 +45,17 @@ void logtime_init(struct logtime_ctx *ctx, time_t now);
 size_t logtime_parse(struct logtime_ctx *ctx, const char *s, size_t len,
     struct logtime *t_r);
 
+/*
+ * The start every log line shares: drop the trailing CR/LF, NUL-terminate
+ * line at the new length (line must have room for *len_io + 1 bytes; it is
+ * modified in place), refuse a NUL byte inside, then parse the stamp into
+ * *t_r and the one blank after it.  Returns a pointer into line just past
+ * that blank, with the line's length without CR/LF in *len_io, or NULL
+ * with *error_r (a static string) saying what is wrong.
+ */
+char *logtime_line_start(struct logtime_ctx *ctx, char *line, size_t *len_io,
+    struct logtime *t_r, const char **error_r);
+
 /* "2026-11-27T18:54:24.010002Z" into buf (at least 28 bytes); returns buf. */
 #define LOGTIME_BUFSIZE 32
 const char *logtime_format(const struct logtime *t, char *buf, size_t size);

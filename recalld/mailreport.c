@@ -9,38 +9,12 @@
 
 #include "auditev.h"
 #include "crypto.h"
+#include "db.h"
 #include "dsn.h"
 #include "log.h"
 #include "mailer.h"
 #include "mailreport.h"
 #include "xalloc.h"
-
-/* bytea as PostgreSQL's hex text ("\x414243") into bytes; heap. */
-static char *
-unhex(const char *s, size_t *len_r)
-{
-	size_t n, i;
-	char *out;
-
-	*len_r = 0;
-	if (s[0] != '\\' || s[1] != 'x')
-		return NULL;
-	s += 2;
-	n = strlen(s) / 2;
-	out = xmalloc(n + 1);
-	for (i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
-			free(out);
-			return NULL;
-		}
-		out[i] = (char)v;
-	}
-	out[n] = '\0';
-	*len_r = n;
-	return out;
-}
 
 /* The original's header block from quarantine, or NULL. */
 static char *
@@ -70,7 +44,7 @@ original_headers(struct db *db, const char *recall_id, long long request_id,
 		return NULL;
 	}
 	if (db_rows(r) == 1)
-		h = unhex(db_str(r, 0, 0), len_r);
+		h = db_bytea_decode(db_str(r, 0, 0), len_r);
 	db_result_free(&r);
 	return h;
 }

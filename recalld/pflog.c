@@ -276,22 +276,9 @@ pflog_parse(struct logtime_ctx *tctx, char *line, size_t len,
 	out->host = out->service = out->qid = out->to = out->orig_to = "";
 	out->relay = out->dsn = out->status = out->detail = "";
 	out->child_qid = out->message_id = out->from = "";
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
-	line[len] = '\0';
-	if (memchr(line, '\0', len) != NULL) {
-		*error_r = "NUL byte in line";
+	if ((p = logtime_line_start(tctx, line, &len, &out->time, error_r))
+	    == NULL)
 		return -1;
-	}
-	if ((n = logtime_parse(tctx, line, len, &out->time)) == 0) {
-		*error_r = "no time stamp";
-		return -1;
-	}
-	p = line + n;
-	if (*p++ != ' ') {
-		*error_r = "no blank after the time stamp";
-		return -1;
-	}
 	/* host */
 	if ((e = strchr(p, ' ')) == NULL || e == p) {
 		*error_r = "no host name";

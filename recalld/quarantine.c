@@ -8,38 +8,10 @@
 
 #include "addr.h"
 #include "auditev.h"
+#include "db.h"
 #include "log.h"
 #include "quarantine.h"
 #include "xalloc.h"
-
-#define SQL_RFC3339(col) \
-	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
-/* bytea hex text ("\x4142") into bytes (heap); NULL when malformed. */
-static char *
-unhex(const char *s, size_t *len_r)
-{
-	size_t n, i;
-	char *out;
-
-	if (s[0] != '\\' || s[1] != 'x')
-		return NULL;
-	s += 2;
-	n = strlen(s) / 2;
-	out = xmalloc(n + 1);
-	for (i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
-			free(out);
-			return NULL;
-		}
-		out[i] = (char)v;
-	}
-	out[n] = '\0';
-	*len_r = n;
-	return out;
-}
 
 /* The flags to set again: every word of flags but \Recent (heap array). */
 static char **
@@ -189,8 +161,8 @@ quarantine_restore(const struct recall_env *env, const char *actor,
 	recall_id = xstrdup(db_str(r, 0, 0));
 	db_result_free(&r);
 	r = db_query(env->db, "SELECT id, recipient, store_user, mailbox, "
-	    "flags, " SQL_RFC3339("restored_at") ", "
-	    SQL_RFC3339("purged_at") " FROM quarantine "
+	    "flags, " DB_SQL_RFC3339("restored_at") ", "
+	    DB_SQL_RFC3339("purged_at") " FROM quarantine "
 	    "WHERE request_id = $1::bigint AND ($2::text IS NULL "
 	    "OR recipient = $2 OR copy_addr = $2) ORDER BY id",
 	    2, params, error_r);
@@ -248,7 +220,7 @@ quarantine_restore(const struct recall_env *env, const char *actor,
 			xfree(&err);
 			continue;
 		}
-		text = unhex(db_str(claim, 0, 0), &len);
+		text = db_bytea_decode(db_str(claim, 0, 0), &len);
 		db_result_free(&claim);
 		if (text == NULL || put_back(env, recall_id, user, mailbox,
 		    flags, text, len, &uid, &err) < 0) {
@@ -345,7 +317,8 @@ quarantine_purge(const struct recall_env *env, const char *actor,
 		    "'\\x'::bytea, purged_at = now() WHERE id = $1::bigint "
 		    "AND purged_at IS NULL AND expires_at <= now() RETURNING "
 		    "q.request_id, q.recipient, q.store_user, q.mailbox, q.uid, "
-		    SQL_RFC3339("q.expires_at") ", q.restored_at IS NOT NULL, "
+		    DB_SQL_RFC3339("q.expires_at") ", "
+		    "q.restored_at IS NOT NULL, "
 		    "(SELECT recall_id FROM recall_request rr "
 		    "WHERE rr.id = q.request_id)", 1, p1, &err);
 		if (u == NULL) {

@@ -238,28 +238,14 @@ fmt_printable(const char *s)
 	return sbuf_detach(&sb);
 }
 
-/* Display width: UTF-8 continuation bytes take no column. */
-static size_t
-width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
+/* A table cell: padded to w columns and a gap of two, but the last. */
 static void
 cell(struct sbuf *sb, const char *s, size_t w, bool last)
 {
-	size_t have = width(s);
-
-	sbuf_adds(sb, s);
 	if (last)
-		return;
-	for (; have < w + 2; have++)
-		sbuf_addc(sb, ' ');
+		sbuf_adds(sb, s);
+	else
+		sbuf_add_padded(sb, s, w + 2);
 }
 
 char *
@@ -282,8 +268,8 @@ fmt_table(const struct fmt_reply *r, bool dry_run)
 
 		for (k = 0; k < 4; k++) {
 			cells[4 * i + k] = fmt_printable(v[k]);
-			if (width(cells[4 * i + k]) > w[k])
-				w[k] = width(cells[4 * i + k]);
+			if (sbuf_utf8_width(cells[4 * i + k]) > w[k])
+				w[k] = sbuf_utf8_width(cells[4 * i + k]);
 		}
 		if (strcmp(c->outcome, "recalled") == 0
 		    || strcmp(c->outcome, "held-recalled") == 0)

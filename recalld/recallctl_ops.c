@@ -9,6 +9,7 @@
 
 #include "recallctl_fmt.h"
 #include "recallctl_ops.h"
+#include "sbuf.h"
 #include "xalloc.h"
 
 /* The columns of recall_history, in the view's order. */
@@ -163,17 +164,6 @@ bad:
 	return -1;
 }
 
-static size_t
-width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
 /* The table: the columns a person reads, reason last. */
 static char *
 history_table(json_t *rows)
@@ -206,20 +196,19 @@ history_table(json_t *rows)
 			}
 			cells[i * NS + k] = fmt_printable(t);
 			free(t);
-			if (width(cells[i * NS + k]) > w[k])
-				w[k] = width(cells[i * NS + k]);
+			if (sbuf_utf8_width(cells[i * NS + k]) > w[k])
+				w[k] = sbuf_utf8_width(cells[i * NS + k]);
 		}
 	}
 	for (i = 0; i <= n; i++) {
 		for (k = 0; k < NS; k++) {
 			const char *s = i == 0 ? head[k] : cells[(i - 1) * NS + k];
-			size_t have = width(s);
 
-			sbuf_adds(&sb, s);
-			if (k + 1 == NS)
+			if (k + 1 == NS) {
+				sbuf_adds(&sb, s);
 				break;
-			for (; have < w[k] + 2; have++)
-				sbuf_addc(&sb, ' ');
+			}
+			sbuf_add_padded(&sb, s, w[k] + 2);
 		}
 		sbuf_addc(&sb, '\n');
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auditev.h"
 #include "report.h"
 #include "xalloc.h"
 
@@ -75,31 +76,13 @@ reply_code_name(enum reply_code c)
 
 /*
  * json_string() refuses text that is not UTF-8; data from mail may not be.
- * Such text is sent with the bad bytes as U+FFFD, never dropped.
+ * Such text is sent with the bad bytes as U+FFFD, never dropped; NULL is
+ * sent as "".
  */
 static json_t *
 jstr(const char *s)
 {
-	json_t *j = json_string(s != NULL ? s : "");
-	char *fixed, *o;
-	const unsigned char *p;
-
-	if (j != NULL)
-		return j;
-	/* @UNSAFE: each byte becomes at most 3 bytes (U+FFFD). */
-	fixed = xmalloc(strlen(s) * 3 + 1);
-	for (o = fixed, p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x80) {
-			*o++ = (char)*p;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-		}
-	}
-	*o = '\0';
-	j = json_string(fixed);
-	free(fixed);
-	return j != NULL ? j : json_string("");
+	return auditev_str(s != NULL ? s : "");
 }
 
 /* Dump, then copy into our own allocation so the caller simply free()s. */

@@ -11,7 +11,8 @@
  *
  * Ownership: a struct report owns every string in it; report_clear()
  * frees them and leaves an empty report.  The *_json functions return heap
- * strings the caller frees.  Pure (jansson only).
+ * strings the caller frees.  Pure (jansson; text from mail goes through
+ * auditev_str(), which is pure too).
  */
 #ifndef RECALL_REPORT_H
 #define RECALL_REPORT_H

@@ -322,3 +322,23 @@ psql_lab() {
 recallctl_lab() {
 	"${LAB_BIN_DIR:-$REPO/build/bin}/recallctl" -c "$RECALL_CONF" "$@"
 }
+
+# ctl ARGS...: recallctl_lab with stdout to $OUT and stderr to $ERR (the
+# test sets both), exit code to $RC.
+ctl() {
+	recallctl_lab "$@" > "$OUT" 2> "$ERR"
+	RC=$?
+	diag "recallctl $* -> exit $RC"
+}
+
+# outcome_of RECIPIENT, reason_of RECIPIENT: that copy's outcome or reason
+# in the recallctl JSON answer in $OUT.
+outcome_of() {
+	jq -r --arg r "$1" '.copies[] | select(.recipient == $r) | .outcome' "$OUT"
+}
+reason_of() {
+	jq -r --arg r "$1" '.copies[] | select(.recipient == $r) | .reason' "$OUT"
+}
+
+# dove ARGS...: doveadm with the lab's Dovecot; its stderr is dropped.
+dove() { doveadm -c "$DOVECOT_CONF" "$@" 2>/dev/null; }

@@ -10,11 +10,6 @@ lab_start
 
 OUT=$LAB/log/t_audit_out
 ERR=$LAB/log/t_audit_err
-ctl() {
-	recallctl_lab "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "recallctl $* -> exit $RC"
-}
 # as_role ROLE SQL: run SQL as ROLE; output on stdout, exit code of psql.
 as_role() {
 	psql -X -At -v ON_ERROR_STOP=1 -h "$PGHOST" -U "$1" -d recall -c "$2" 2>&1

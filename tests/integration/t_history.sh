@@ -8,11 +8,6 @@ lab_start
 OUT=$LAB/log/t_hist_out
 ERR=$LAB/log/t_hist_err
 CTL=${LAB_BIN_DIR:-$REPO/build/bin}/recallctl
-ctl() {
-	recallctl_lab "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "recallctl $* -> exit $RC"
-}
 # ctl_as USER ARGS...: recallctl as a non-root unix user.
 ctl_as() {
 	local u=$1

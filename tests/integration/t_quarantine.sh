@@ -11,12 +11,6 @@ lab_start
 OUT=$LAB/log/t_q_out
 ERR=$LAB/log/t_q_err
 CTL=${LAB_BIN_DIR:-$REPO/build/bin}/recallctl
-ctl() {
-	recallctl_lab "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "recallctl $* -> exit $RC"
-}
-dove() { doveadm -c "$DOVECOT_CONF" "$@" 2>/dev/null; }
 # report_text: the newest report in alice's INBOX, whole.
 report_text() {
 	local uid

@@ -11,19 +11,6 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
 OUT=$LAB/log/t_recall_out
 ERR=$LAB/log/t_recall_err
 
-# ctl ARGS...: recallctl with the lab's config; stdout to $OUT, stderr to
-# $ERR, exit code to $RC.
-ctl() {
-	recallctl_lab "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "recallctl $* -> exit $RC"
-}
-
-# outcome_of RECIPIENT: that copy's outcome in the JSON in $OUT.
-outcome_of() {
-	jq -r --arg r "$1" '.copies[] | select(.recipient == $r) | .outcome' "$OUT"
-}
-
 # count USER: messages in USER's mailboxes, as Dovecot sees them.
 count() { mail_count "$1"; }
 

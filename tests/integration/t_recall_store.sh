@@ -9,19 +9,6 @@ lab_start
 OUT=$LAB/log/t_recall_out
 ERR=$LAB/log/t_recall_err
 
-ctl() {
-	recallctl_lab "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "recallctl $* -> exit $RC"
-}
-outcome_of() {
-	jq -r --arg r "$1" '.copies[] | select(.recipient == $r) | .outcome' "$OUT"
-}
-reason_of() {
-	jq -r --arg r "$1" '.copies[] | select(.recipient == $r) | .reason' "$OUT"
-}
-dove() { doveadm -c "$DOVECOT_CONF" "$@" 2>/dev/null; }
-
 # hup: SIGHUP recalld and wait until it logged the result.
 hup() {
 	local n

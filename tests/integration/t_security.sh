@@ -11,11 +11,6 @@ lab_start
 OUT=$LAB/log/t_sec_out
 ERR=$LAB/log/t_sec_err
 CTL=${LAB_BIN_DIR:-$REPO/build/bin}/recallctl
-ctl() {
-	recallctl_lab "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "recallctl $* -> exit $RC"
-}
 ctl_as() {
 	local u=$1
 	shift
