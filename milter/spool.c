@@ -31,6 +31,7 @@ struct spool {
 	off_t seg_synced;		/* of which durable */
 	uint64_t written, synced;	/* bytes over all segments */
 	bool syncing;			/* a thread is in fdatasync() */
+	uint64_t wake_gen;		/* spool_wake() calls */
 	uint64_t n_appends, n_syncs;
 };
 
@@ -455,10 +456,48 @@ spool_wait(struct spool *sp, const struct spool_cursor *cur, int timeout_ms)
 	pthread_mutex_unlock(&sp->lock);
 }
 
+/* Durable bytes after cur, SPOOL_PENDING_MANY past a finished segment. */
+static uint64_t
+spool_pending_locked(const struct spool *sp, const struct spool_cursor *cur)
+{
+	if (cur->seg < sp->seg)
+		return SPOOL_PENDING_MANY;
+	if (cur->seg > sp->seg || cur->off >= sp->seg_synced)
+		return 0;
+	return (uint64_t)(sp->seg_synced - cur->off);
+}
+
+uint64_t
+spool_pending(struct spool *sp, const struct spool_cursor *cur,
+    uint64_t *gen_r)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&sp->lock);
+	n = spool_pending_locked(sp, cur);
+	if (gen_r != NULL)
+		*gen_r = sp->wake_gen;
+	pthread_mutex_unlock(&sp->lock);
+	return n;
+}
+
+void
+spool_wait_more(struct spool *sp, const struct spool_cursor *cur,
+    uint64_t have, uint64_t gen, const struct timespec *deadline)
+{
+	pthread_mutex_lock(&sp->lock);
+	while (spool_pending_locked(sp, cur) <= have && sp->wake_gen == gen
+	    && pthread_cond_timedwait(&sp->data_cv, &sp->lock, deadline)
+	    != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&sp->lock);
+}
+
 void
 spool_wake(struct spool *sp)
 {
 	pthread_mutex_lock(&sp->lock);
+	sp->wake_gen++;
 	pthread_cond_broadcast(&sp->data_cv);
 	pthread_mutex_unlock(&sp->lock);
 }

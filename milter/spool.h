@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define SPOOL_SEGMENT_MAX	(4 * 1024 * 1024)
 #define SPOOL_IDLE_ROTATE	(256 * 1024)
@@ -76,7 +77,22 @@ void spool_rotate_idle(struct spool *spool, const struct spool_cursor *cur);
 /* Wait up to timeout_ms for durable data after cur. */
 void spool_wait(struct spool *spool, const struct spool_cursor *cur,
     int timeout_ms);
-/* Wake spool_wait() callers (shutdown). */
+/*
+ * The number of durable bytes after cur, SPOOL_PENDING_MANY when a whole
+ * finished segment lies after it; *gen_r (may be NULL) gets the count of
+ * spool_wake() calls so far, for spool_wait_more().
+ */
+#define SPOOL_PENDING_MANY	UINT64_MAX
+uint64_t spool_pending(struct spool *spool, const struct spool_cursor *cur,
+    uint64_t *gen_r);
+/*
+ * Wait until more than have durable bytes follow cur, spool_wake() was
+ * called since spool_pending() returned gen, or the CLOCK_REALTIME
+ * deadline passed.
+ */
+void spool_wait_more(struct spool *spool, const struct spool_cursor *cur,
+    uint64_t have, uint64_t gen, const struct timespec *deadline);
+/* Wake spool_wait() and spool_wait_more() callers. */
 void spool_wake(struct spool *spool);
 
 /* Counters for logs and benchmarks. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,28 @@
 #include "xalloc.h"
 
 #define WRITER_READ_BYTES	(512 * 1024)
+/*
+ * Batching: once it has caught up, the writer lets records gather for up to
+ * WRITER_LINGER_MS, or until WRITER_BATCH_BYTES are waiting, before it
+ * reads and commits them.  The records are durable in the spool already, so
+ * this only delays their arrival in the database, and it turns one
+ * transaction per group commit (about one per message under load) into a
+ * few per second: PostgreSQL's and our own CPU time per message drop, and
+ * that CPU is what Postfix competes for.  A waiting writer_wait_committed()
+ * (on_db_error "tempfail") or a stop ends the linger at once.
+ */
+#define WRITER_LINGER_MS	200
+#define WRITER_BATCH_BYTES	(256 * 1024)
+/*
+ * The thread runs at this nice value (Linux: per thread), so that on a busy
+ * MTA host the callbacks, and Postfix, get the CPU first.  A nice value, not
+ * SCHED_IDLE: under CFS a niced thread still gets its share (about 1/10 of a
+ * core against one busy nice 0 thread), so the writer never starves and the
+ * spool always drains; SCHED_IDLE could stall it for as long as the host is
+ * saturated.  PostgreSQL's backend is another process and keeps its own
+ * priority.
+ */
+#define WRITER_NICE		10
 #define WRITER_BACKOFF_MAX	8
 #define WRITER_LOG_EVERY	60	/* seconds between "still down" lines */
 
@@ -41,6 +64,7 @@ struct writer {
 	pthread_cond_t cv;		/* committed moved, or stop */
 	bool stop;
 	bool connected;
+	int waiters;			/* in writer_wait_committed() */
 	struct spool_cursor cur;	/* the thread's read position */
 	struct spool_cursor committed;	/* everything before is in the DB */
 	struct db *db;
@@ -317,6 +341,47 @@ writer_stopping(struct writer *w)
 	return stop;
 }
 
+/* Someone waits for a commit, or the thread is to stop. */
+static bool
+writer_hurried(struct writer *w)
+{
+	bool hurry;
+
+	pthread_mutex_lock(&w->lock);
+	hurry = w->stop || w->waiters > 0;
+	pthread_mutex_unlock(&w->lock);
+	return hurry;
+}
+
+/*
+ * Let a batch gather after w->cur (see WRITER_LINGER_MS).  The wake-up
+ * generation is read before writer_hurried() so that a waiter or a stop
+ * arriving in between ends spool_wait_more() at once.
+ */
+static void
+writer_linger(struct writer *w)
+{
+	struct timespec deadline, now;
+	uint64_t have, gen;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += WRITER_LINGER_MS * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+		deadline.tv_nsec %= 1000000000L;
+	}
+	for (;;) {
+		have = spool_pending(w->spool, &w->cur, &gen);
+		if (have == 0 || have >= WRITER_BATCH_BYTES || writer_hurried(w))
+			return;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec
+		    && now.tv_nsec >= deadline.tv_nsec))
+			return;
+		spool_wait_more(w->spool, &w->cur, have, gen, &deadline);
+	}
+}
+
 static void
 writer_set_connected(struct writer *w, bool on)
 {
@@ -375,6 +440,8 @@ writer_main(void *arg)
 	int backoff = 1, r;
 	time_t last_log = 0;
 
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE) < 0)
+		log_warn("writer: cannot lower the thread's priority");
 	while (!writer_stopping(w)) {
 		if (w->db == NULL) {
 			if (db_open_as(w->conninfo, "recall_milter", &w->db, &err) < 0) {
@@ -395,6 +462,7 @@ writer_main(void *arg)
 			backoff = 1;
 			last_log = 0;
 		}
+		writer_linger(w);
 		r = spool_read(w->spool, &w->cur, WRITER_READ_BYTES, &buf,
 		    &len, &end);
 		if (r < 0) {
@@ -522,9 +590,14 @@ writer_wait_committed(struct writer *w, const struct spool_cursor *end,
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&w->lock);
+	w->waiters++;
+	pthread_mutex_unlock(&w->lock);
+	spool_wake(w->spool);		/* end a linger */
+	pthread_mutex_lock(&w->lock);
 	while (!(done = spool_cursor_cmp(&w->committed, end) >= 0) && !w->stop
 	    && pthread_cond_timedwait(&w->cv, &w->lock, &ts) != ETIMEDOUT)
 		;
+	w->waiters--;
 	pthread_mutex_unlock(&w->lock);
 	return done;
 }

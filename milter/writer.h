@@ -6,7 +6,11 @@
  * never duplicates: messages by recall_id, recipients by their primary key,
  * route events by dedup_key, recall requests by mail (mail_request) by
  * dedup_key, held messages (held_message) by recall_id), and only then
- * lets the spool remove what it read.  While the database is unreachable it retries with a backoff of 1 s
+ * lets the spool remove what it read.  Once it has caught up it lets
+ * records gather for up to 200 ms (or 256 KB) per transaction, unless
+ * someone waits in writer_wait_committed(); it runs at nice 10 (see
+ * WRITER_LINGER_MS and WRITER_NICE in writer.c).  While the database is
+ * unreachable it retries with a backoff of 1 s
  * doubling to 8 s; mail keeps flowing meanwhile.  A record the database
  * refuses on a healthy connection is logged and appended to
  * spool_dir/rejected so one bad record cannot stall the rest.

@@ -21,7 +21,14 @@
 # SMTP session (bench/milter/smtplat.py): p50/p99 latency per message and
 # the p99 added over "none" and over "trivial".
 #
-#   bash bench/milter/run.sh            # N=2000 S=10 LAT=200, ~2-3 minutes
+# and per run the CPU time per message of the milter, of PostgreSQL and of
+# the whole machine, and the database transactions committed meanwhile.
+# REPS (default 1) repeats everything REPS times, in turn (so every mode
+# sees the same background load), prints the inj ratio to trivial of each
+# repetition and tables of the medians.  MODES and TARGETS pick a subset.
+#
+#   bash bench/milter/run.sh            # N=2000 S=10 LAT=200, ~5 minutes
+#   N=1000 REPS=3 TARGETS=relay MODES="trivial recall" bash bench/milter/run.sh
 #
 # Root only (the lab is).  Output lines start with "# " except the tables.
 set -eu
@@ -30,10 +37,11 @@ REPO=$(pwd)
 N=${N:-2000}
 S=${S:-10}
 LAT=${LAT:-200}
+REPS=${REPS:-1}
 MODES=${MODES:-"none trivial recall recall-pgdown"}
 TARGETS=${TARGETS:-"relay lmtp"}
 
-make -s all >/dev/null
+make -s build/bin/recall-milter >/dev/null	# the lab runs without recalld
 L=$(mktemp -d /tmp/bench-milter.XXXXXX)
 chmod 755 "$L"
 work=$L/bench
@@ -64,6 +72,7 @@ echo "bench.test smtp:[127.0.0.1]:$BSINK" >> "$POSTFIX_CONF/transport"
 
 "$work/trivial_milter" -p "unix:$L/run/trivial.sock" &
 pids+=($!)
+trivial_pid=$!
 for _ in $(seq 50); do [ -S "$L/run/trivial.sock" ] && break; sleep 0.1; done
 
 set_milter() {
@@ -96,14 +105,48 @@ p = lambda q: v[min(len(v) - 1, int(q / 100.0 * len(v) + 0.5))]
 print("%.0f %.0f" % (p(50) * 1000, p(99) * 1000))' "$1"
 }
 
+# cpu_ticks PID...: utime+stime (all threads) of the PIDs, in clock ticks.
+cpu_ticks() {
+	local p t=0 s
+	for p in "$@"; do
+		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		s=${s##*) }
+		set -- $s
+		t=$((t + ${12} + ${13}))
+	done
+	echo "$t"
+}
+# pg_pids: the lab's PostgreSQL processes (postmaster and its children).
+pg_pids() {
+	local pm
+	pm=$(head -n 1 "$L/pg/data/postmaster.pid" 2>/dev/null) || return 0
+	echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+}
+milter_pid() {
+	case $1 in
+	trivial) echo "$trivial_pid" ;;
+	recall*) read -r p _ < "$L/run/recall-milter.pid"; echo "$p" ;;
+	esac
+}
+# busy_ticks: machine-wide non-idle ticks (all CPUs).
+busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
+xacts() {
+	psql -X -At -h "$PGHOST" -U postgres -d recall -c "select xact_commit from pg_stat_database where datname = 'recall'" 2>/dev/null || echo 0
+}
+
 user_for() {
 	case $1 in
 	none) echo bob ;; trivial) echo carol ;; recall) echo dave ;; *) echo erin ;;
 	esac
 }
 
-declare -A INJ E2E A50 A99 P50 P99
-echo "# bench/milter: N=$N S=$S LAT=$LAT, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), Postfix $(postconf -dh mail_version)"
+# median V...: the median of the numbers (the lower middle one for an even
+# count, so that it is one of the measurements).
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+declare -A INJ E2E A50 A99 P50 P99 MEAN
+echo "# bench/milter: N=$N S=$S LAT=$LAT REPS=$REPS, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), Postfix $(postconf -dh mail_version), load $(cut -d' ' -f1-3 /proc/loadavg)"
+for rep in $(seq "$REPS"); do
 for target in $TARGETS; do
 	for mode in $MODES; do
 		set_milter "$(milter_spec "$mode")"
@@ -112,26 +155,41 @@ for target in $TARGETS; do
 		[ "$mode" = recall-pgdown ] && pg stop -m fast -w
 		if [ "$target" = relay ]; then to=x@bench.test; else to=$(user_for "$mode")@example.test; fi
 		off=$(stat -c %s "$MAILLOG")
+		mp=$(milter_pid "$mode")
+		pgp=$(pg_pids)
+		c_m0=$(cpu_ticks $mp) c_pg0=$(cpu_ticks $pgp) c_all0=$(busy_ticks)
+		x0=$(xacts)
 		t0=$(now)
 		smtp-source -s "$S" -m "$N" -f alice@example.test -t "$to" \
 		    "127.0.0.1:$SMTP_PORT" >/dev/null
 		t1=$(now)
 		while ! queue_empty; do sleep 0.05; done
 		t2=$(now)
+		c_m1=$(cpu_ticks $mp) c_pg1=$(cpu_ticks $pgp) c_all1=$(busy_ticks)
+		x1=$(xacts)
 		tail -c +$((off + 1)) "$MAILLOG" > "$work/log.$target.$mode"
 		sent=$(grep -c 'status=sent' "$work/log.$target.$mode" || true)
 		grep 'status=sent' "$work/log.$target.$mode" |
 		    sed -n 's/.*delays=\([0-9.]*\)\/.*/\1/p' > "$work/a.$target.$mode"
 		read -r a50 a99 < <(stats "$work/a.$target.$mode")
-		k=$target.$mode
+		k=$target.$mode.$rep
 		INJ[$k]=$(echo "$N / ($t1 - $t0)" | bc -l)
 		E2E[$k]=$(echo "$N / ($t2 - $t0)" | bc -l)
 		A50[$k]=$a50 A99[$k]=$a99
 		[ "$sent" -ge "$N" ] || echo "# WARNING $k: only $sent of $N delivered"
 		tagged=""
 		case $mode in recall*) tagged=" tagged=$(tail -c +$((moff + 1)) "$L/log/recall-milter.log" | grep -c 'tagged recall_id' || true)" ;; esac
-		printf '# %-6s %-13s inj %6.0f msg/s  e2e %6.0f msg/s  delivered %s%s\n' \
-		    "$target" "$mode" "${INJ[$k]}" "${E2E[$k]}" "$sent" "$tagged"
+		printf '# %-6s %-13s rep %s inj %6.0f msg/s  e2e %6.0f msg/s  delivered %s%s\n' \
+		    "$target" "$mode" "$rep" "${INJ[$k]}" "${E2E[$k]}" "$sent" "$tagged"
+		# CPU (ms per message) of the milter, of PostgreSQL, and of the
+		# whole machine (Postfix, smtp-source, sink, ... included), and
+		# the database transactions committed meanwhile.
+		tk=$(getconf CLK_TCK)
+		printf '#        cpu ms/msg: milter %.2f  postgres %.2f  machine %.2f;  pg xacts %s\n' \
+		    "$(echo "($c_m1 - $c_m0) * 1000 / $tk / $N" | bc -l)" \
+		    "$(echo "($c_pg1 - $c_pg0) * 1000 / $tk / $N" | bc -l)" \
+		    "$(echo "($c_all1 - $c_all0) * 1000 / $tk / $N" | bc -l)" \
+		    "$((x1 - x0))"
 		if [ "$mode" = recall-pgdown ]; then
 			pg start -w -t 30
 			td=$(now)
@@ -145,6 +203,7 @@ for target in $TARGETS; do
 		fi
 	done
 done
+done
 
 r() { # r A B: A/B to 2 decimals, "-" when B is missing
 	if [ -n "${2:-}" ] && [ "$(echo "$2 > 0" | bc -l)" = 1 ]; then
@@ -153,8 +212,36 @@ r() { # r A B: A/B to 2 decimals, "-" when B is missing
 		printf -- '-'
 	fi
 }
+# The ratio to trivial per repetition (trivial and the mode ran in the same
+# repetition, minutes apart at most), then the medians over the repetitions.
+if [ "$REPS" -gt 1 ]; then
+	echo
+	echo "## inj ratio to trivial per repetition"
+	for target in $TARGETS; do
+		for mode in $MODES; do
+			[ -n "${INJ[$target.trivial.1]:-}" ] || continue
+			line=""
+			for rep in $(seq "$REPS"); do
+				line="$line $(r "${INJ[$target.$mode.$rep]}" "${INJ[$target.trivial.$rep]}")"
+			done
+			printf '%-6s %-14s%s\n' "$target" "$mode" "$line"
+		done
+	done
+fi
+for target in $TARGETS; do
+	for mode in $MODES; do
+		k=$target.$mode
+		for v in INJ E2E A50 A99; do
+			declare -n arr=$v
+			vals=()
+			for rep in $(seq "$REPS"); do vals+=("${arr[$k.$rep]}"); done
+			arr[$k]=$(median "${vals[@]}")
+			unset -n arr
+		done
+	done
+done
 echo
-echo "## throughput (msgs/s; ratios inj/e2e)"
+echo "## throughput (msgs/s, median of $REPS; ratios inj/e2e)"
 printf '%-6s %-14s %7s %7s %11s %11s %9s\n' target mode inj e2e "vs none" "vs trivial" "a p50/p99 ms"
 for target in $TARGETS; do
 	for mode in $MODES; do
@@ -168,18 +255,32 @@ for target in $TARGETS; do
 done
 
 echo
-echo "## latency per message, one SMTP session, $LAT messages (ms)"
+echo "## latency per message, one SMTP session, $LAT messages (ms, median of $REPS)"
+for rep in $(seq "$REPS"); do
+	for mode in $MODES; do
+		set_milter "$(milter_spec "$mode")"
+		[ "$mode" = recall-pgdown ] && pg stop -m fast -w
+		read -r p50 p99 mean < <(python3 bench/milter/smtplat.py 127.0.0.1 "$SMTP_PORT" "$LAT" alice@example.test x@bench.test)
+		[ "$mode" = recall-pgdown ] && pg start -w -t 30
+		P50[$mode.$rep]=$p50 P99[$mode.$rep]=$p99 MEAN[$mode.$rep]=$mean
+		[ "$REPS" -gt 1 ] && echo "# latency $mode rep $rep: p50 $p50 p99 $p99 mean $mean"
+	done
+done
 printf '%-14s %7s %7s %7s %16s %19s\n' mode p50 p99 mean "p99 - none p99" "p99 - trivial p99"
 for mode in $MODES; do
-	set_milter "$(milter_spec "$mode")"
-	[ "$mode" = recall-pgdown ] && pg stop -m fast -w
-	read -r p50 p99 mean < <(python3 bench/milter/smtplat.py 127.0.0.1 "$SMTP_PORT" "$LAT" alice@example.test x@bench.test)
-	[ "$mode" = recall-pgdown ] && pg start -w -t 30
-	P50[$mode]=$p50 P99[$mode]=$p99
+	for v in P50 P99 MEAN; do
+		declare -n arr=$v
+		vals=()
+		for rep in $(seq "$REPS"); do vals+=("${arr[$mode.$rep]}"); done
+		arr[$mode]=$(median "${vals[@]}")
+		unset -n arr
+	done
+	p50=${P50[$mode]} p99=${P99[$mode]} mean=${MEAN[$mode]}
 	printf '%-14s %7s %7s %7s %16s %19s\n' "$mode" "$p50" "$p99" "$mean" \
 	    "$(printf '%.2f' "$(echo "$p99 - ${P99[none]:-$p99}" | bc -l)")" \
 	    "$( [ -n "${P99[trivial]:-}" ] && printf '%.2f' "$(echo "$p99 - ${P99[trivial]}" | bc -l)" || echo -)"
 done
 while ! queue_empty; do sleep 0.1; done
 echo
-echo "# rerun: bash bench/milter/run.sh   (N=$N S=$S LAT=$LAT MODES=\"$MODES\" TARGETS=\"$TARGETS\")"
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# rerun: N=$N S=$S LAT=$LAT REPS=$REPS MODES=\"$MODES\" TARGETS=\"$TARGETS\" bash bench/milter/run.sh"

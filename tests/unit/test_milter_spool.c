@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -150,6 +151,90 @@ test_spool(void)
 	TEST_END();
 }
 
+/* Deadline ms from now (CLOCK_REALTIME), and ms elapsed since t0. */
+static struct timespec
+deadline_in(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return ts;
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000L
+	    + (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+static void *
+wake_later(void *arg)
+{
+	usleep(50 * 1000);
+	spool_wake(arg);
+	return NULL;
+}
+
+/* What the writer's linger (writer.c) relies on. */
+static void
+test_spool_pending(void)
+{
+	struct spool *sp;
+	struct spool_cursor cur, end;
+	struct timespec dl, t0;
+	char *err = NULL, *lines[1];
+	uint64_t gen, gen2;
+	pthread_t t;
+
+	TEST_BEGIN("spool: pending counts durable bytes after the cursor");
+	CHECK(spool_open(spooldir, &sp, &cur, &err) == 0);
+	/* Segments of earlier runs: a whole finished segment is "many". */
+	CHECK(spool_pending(sp, &cur, NULL) == SPOOL_PENDING_MANY);
+	(void)read_all(sp, &cur, lines, 0);
+	spool_remove_before(sp, &cur);
+	CHECK_INT(spool_pending(sp, &cur, &gen), 0);
+	CHECK(spool_append(sp, "abc", 3, &end) == 0);
+	CHECK_INT(spool_pending(sp, &cur, NULL), 4);
+	CHECK_INT(spool_pending(sp, &end, NULL), 0);
+	TEST_END();
+
+	TEST_BEGIN("spool: wait_more times out when nothing comes");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dl = deadline_in(100);
+	spool_wait_more(sp, &cur, 4, gen, &dl);
+	CHECK(ms_since(&t0) >= 90);
+	TEST_END();
+
+	TEST_BEGIN("spool: wait_more returns at once when more is there, or "
+	    "after a wake");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dl = deadline_in(5000);
+	spool_wait_more(sp, &cur, 0, gen, &dl);
+	CHECK(ms_since(&t0) < 1000);
+	(void)spool_pending(sp, &cur, &gen);
+	pthread_create(&t, NULL, wake_later, sp);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dl = deadline_in(5000);
+	spool_wait_more(sp, &cur, 4, gen, &dl);
+	CHECK(ms_since(&t0) < 1000);
+	pthread_join(t, NULL);
+	(void)spool_pending(sp, &cur, &gen2);
+	CHECK(gen2 != gen);
+	/* A wake that came before the wait is not lost. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	spool_wait_more(sp, &cur, 4, gen, &dl);
+	CHECK(ms_since(&t0) < 1000);
+	spool_close(&sp);
+	TEST_END();
+}
+
 static void
 test_record(void)
 {
@@ -276,6 +361,7 @@ main(void)
 		return 1;
 	snprintf(spooldir, sizeof(spooldir), "%s/spool", tmpdir);
 	test_spool();
+	test_spool_pending();
 	test_record();
 	test_writer_build();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
