@@ -25,10 +25,13 @@
  * this only delays their arrival in the database, and it turns one
  * transaction per group commit (about one per message under load) into a
  * few per second: PostgreSQL's and our own CPU time per message drop, and
- * that CPU is what Postfix competes for.  A waiting writer_wait_committed()
- * (on_db_error "tempfail") or a stop ends the linger at once.
+ * that CPU is what Postfix competes for.  The linger is kept short because
+ * a message can be recalled only once its record is in the database: at
+ * 200 ms a recall right after delivery could find nothing.  A waiting
+ * writer_wait_committed() (on_db_error "tempfail") or a stop ends the
+ * linger at once.
  */
-#define WRITER_LINGER_MS	200
+#define WRITER_LINGER_MS	50
 #define WRITER_BATCH_BYTES	(256 * 1024)
 /*
  * The thread runs at this nice value (Linux: per thread), so that on a busy

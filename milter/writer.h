@@ -7,7 +7,7 @@
  * route events by dedup_key, recall requests by mail (mail_request) by
  * dedup_key, held messages (held_message) by recall_id), and only then
  * lets the spool remove what it read.  Once it has caught up it lets
- * records gather for up to 200 ms (or 256 KB) per transaction, unless
+ * records gather for up to 50 ms (or 256 KB) per transaction, unless
  * someone waits in writer_wait_committed(); it runs at nice 10 (see
  * WRITER_LINGER_MS and WRITER_NICE in writer.c).  While the database is
  * unreachable it retries with a backoff of 1 s

@@ -187,3 +187,100 @@ audit_verify(struct db *db, struct audit_verify_result *r, char **error_r)
 			return 0;
 	}
 }
+
+/* Rows per INSERT statement in audit_append_many() (9 parameters each). */
+#define AUDIT_INSERT_ROWS 50
+
+int
+audit_append_many(struct db *db, const struct audit_entry *v, size_t n,
+    char **error_r)
+{
+	const char *lock[] = { AUDIT_LOCK_KEY };
+	struct db_result *last = NULL, *now = NULL;
+	char prev[AUDIT_HASH_HEX + 1];
+	char (*seq)[32] = NULL, (*hash)[AUDIT_HASH_HEX + 1] = NULL;
+	const char **p = NULL;
+	struct sbuf sql = SBUF_INIT;
+	long long next = 1;
+	size_t i, g, k;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	if (db_begin(db, error_r) < 0)
+		return -1;
+	if ((last = db_query(db, "SELECT pg_advisory_xact_lock($1::bigint)",
+	    1, lock, error_r)) == NULL)
+		goto out;
+	db_result_free(&last);
+	last = db_query(db, "SELECT seq, hash FROM audit_log "
+	    "ORDER BY seq DESC LIMIT 1", 0, NULL, error_r);
+	if (last == NULL)
+		goto out;
+	snprintf(prev, sizeof(prev), "%s", AUDIT_GENESIS);
+	if (db_rows(last) == 1) {
+		next = strtoll(db_str(last, 0, 0), NULL, 10) + 1;
+		snprintf(prev, sizeof(prev), "%s", db_str(last, 0, 1));
+	}
+	/* One time for the whole batch: it is one transaction. */
+	now = db_query(db, "SELECT to_char(clock_timestamp() AT TIME ZONE "
+	    "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 0, NULL, error_r);
+	if (now == NULL)
+		goto out;
+	seq = xcalloc(AUDIT_INSERT_ROWS, sizeof(*seq));
+	hash = xcalloc(AUDIT_INSERT_ROWS, sizeof(*hash));
+	p = xcalloc(9 * AUDIT_INSERT_ROWS, sizeof(*p));
+	for (g = 0; g < n; g += AUDIT_INSERT_ROWS) {
+		size_t rows = n - g < AUDIT_INSERT_ROWS ? n - g
+		    : AUDIT_INSERT_ROWS;
+
+		sbuf_reset(&sql);
+		sbuf_adds(&sql, "INSERT INTO audit_log (seq, at, actor, action, "
+		    "recall_id, request_id, detail, prev_hash, hash) VALUES ");
+		for (k = 0; k < rows; k++) {
+			const struct audit_entry *e = &v[g + k];
+			struct audit_row row;
+			const char **q = &p[9 * k];
+
+			snprintf(seq[k], sizeof(seq[k]), "%lld", next++);
+			row = (struct audit_row){ seq[k], db_str(now, 0, 0),
+			    e->actor, e->action, e->recall_id, e->request_id,
+			    e->detail != NULL ? e->detail : "" };
+			if (audit_hash(k == 0 ? prev : hash[k - 1], &row,
+			    hash[k]) < 0) {
+				*error_r = xstrdup("audit: SHA-256 failed");
+				goto out;
+			}
+			q[0] = row.seq;
+			q[1] = row.at;
+			q[2] = row.actor;
+			q[3] = row.action;
+			q[4] = row.recall_id;
+			q[5] = row.request_id;
+			q[6] = row.detail;
+			q[7] = k == 0 ? prev : hash[k - 1];
+			q[8] = hash[k];
+			i = 9 * k;
+			sbuf_addf(&sql, "%s($%zu::bigint, $%zu::timestamptz, $%zu, "
+			    "$%zu, $%zu, $%zu::bigint, $%zu, $%zu, $%zu)",
+			    k == 0 ? "" : ", ", i + 1, i + 2, i + 3, i + 4, i + 5,
+			    i + 6, i + 7, i + 8, i + 9);
+		}
+		if (db_exec(db, sbuf_str(&sql), (int)(9 * rows), p, NULL,
+		    error_r) < 0)
+			goto out;
+		/* prev is a parameter above: copy only after the insert. */
+		snprintf(prev, sizeof(prev), "%s", hash[rows - 1]);
+	}
+	rc = db_commit(db, error_r);
+out:
+	if (rc < 0)
+		db_rollback(db);
+	db_result_free(&last);
+	db_result_free(&now);
+	sbuf_release(&sql);
+	free(seq);
+	free(hash);
+	free(p);
+	return rc;
+}

@@ -52,6 +52,24 @@ int audit_append(struct db *db, const char *actor, const char *action,
     const char *recall_id, const char *request_id, const char *detail,
     char **error_r);
 
+/* One entry for audit_append_many(); fields as for audit_append(). */
+struct audit_entry {
+	const char *actor;
+	const char *action;
+	const char *recall_id;	/* may be NULL */
+	const char *request_id;	/* decimal, may be NULL */
+	const char *detail;
+};
+
+/*
+ * Append v[0..n) in order, in one transaction under the same lock (all or
+ * none; same `at` for all): a recall of many copies writes its decisions
+ * in a few statements instead of a transaction each.  Returns 0, or -1
+ * with *error_r.
+ */
+int audit_append_many(struct db *db, const struct audit_entry *v, size_t n,
+    char **error_r);
+
 struct audit_verify_result {
 	long long rows;		/* rows checked */
 	bool ok;

@@ -232,7 +232,8 @@ ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
 	struct dovelog_access_facts f;
 	enum dovelog_access a;
 	const char *err, *event;
-	char detail[128];
+	char *detail;
+	int rc;
 
 	if (dovelog_parse(&l->tdv, line, len, d, &err) < 0) {
 		log_debug("dovecot log: %s: skipped", err);
@@ -247,10 +248,12 @@ ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
 		    &f);
 		if ((a = dovelog_classify(&l->pol, &f)) == DOVELOG_ACCESS_NONE)
 			return 0;
-		snprintf(detail, sizeof(detail), "%s %s",
+		detail = xasprintf("%s %s",
 		    *f.service != '\0' ? f.service : "imap", d->reason_code);
-		return insert_dovecot(db, key, d, dovelog_access_event(a),
+		rc = insert_dovecot(db, key, d, dovelog_access_event(a),
 		    detail, f.remote_ip, f.local_port, error_r);
+		free(detail);
+		return rc;
 	case DOVELOG_MAIL:
 		break;
 	default:
@@ -277,12 +280,15 @@ ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
 	default:
 		return 0;
 	}
-	snprintf(detail, sizeof(detail), "%s%s%s", d->service,
-	    *d->auth_user != '\0' && strcmp(d->auth_user, d->user) != 0
-	    ? " as " : "", *d->auth_user != '\0'
-	    && strcmp(d->auth_user, d->user) != 0 ? d->auth_user : "");
-	return insert_dovecot(db, key, d, event, detail, d->remote_ip, -1,
+	/* "imap", or "imap as recall" for a master-user session. */
+	if (*d->auth_user != '\0' && strcmp(d->auth_user, d->user) != 0)
+		detail = xasprintf("%s as %s", d->service, d->auth_user);
+	else
+		detail = xstrdup(d->service);
+	rc = insert_dovecot(db, key, d, event, detail, d->remote_ip, -1,
 	    error_r);
+	free(detail);
+	return rc;
 }
 
 /* ---- linking ---------------------------------------------------------- */
@@ -1063,4 +1069,68 @@ ledger_trace(struct db *db, const char *recall_id, char **error_r)
 	    "  coalesce(remote_ip, ''), coalesce(local_port::text, '')"
 	    " FROM route_event WHERE recall_id = $1 ORDER BY at, id",
 	    1, params, error_r);
+}
+
+/* s as one element of a PostgreSQL array literal: "..." with \ and " escaped. */
+static void
+array_elem(struct sbuf *sb, const char *s)
+{
+	sbuf_addc(sb, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			sbuf_addc(sb, '\\');
+		sbuf_addc(sb, *s);
+	}
+	sbuf_addc(sb, '"');
+}
+
+int
+ledger_late_candidates(struct db *db, const struct ledger_loc *v, size_t n,
+    bool *hit, char **error_r)
+{
+	struct sbuf users = SBUF_INIT, boxes = SBUF_INIT, uids = SBUF_INIT;
+	const char *params[3];
+	struct db_result *r;
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		hit[i] = false;
+		sbuf_addc(&users, i == 0 ? '{' : ',');
+		sbuf_addc(&boxes, i == 0 ? '{' : ',');
+		sbuf_addc(&uids, i == 0 ? '{' : ',');
+		array_elem(&users, v[i].user);
+		array_elem(&boxes, v[i].mailbox);
+		sbuf_addf(&uids, "%lu", v[i].uid);
+	}
+	if (n == 0)
+		return 0;
+	sbuf_addc(&users, '}');
+	sbuf_addc(&boxes, '}');
+	sbuf_addc(&uids, '}');
+	params[0] = sbuf_str(&users);
+	params[1] = sbuf_str(&boxes);
+	params[2] = sbuf_str(&uids);
+	/* The same rows ledger_late_access() reads, by the same index. */
+	r = db_query(db,
+	    "SELECT DISTINCT e.copy_addr, e.mailbox, e.uid"
+	    " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(u, b, i)"
+	    " JOIN route_event e ON e.copy_addr = c.u AND e.mailbox = c.b"
+	    "  AND e.uid = c.i"
+	    " WHERE e.source = 'dovecot' AND e.recall_id IS NULL"
+	    "  AND e.event IN ('downloaded-imap', 'downloaded-pop3',"
+	    "   'synced-mobile', 'read-inside')", 3, params, error_r);
+	sbuf_release(&users);
+	sbuf_release(&boxes);
+	sbuf_release(&uids);
+	if (r == NULL)
+		return -1;
+	for (k = 0; k < db_rows(r); k++)
+		for (i = 0; i < n; i++)
+			if (!hit[i] && strcmp(v[i].user, db_str(r, k, 0)) == 0
+			    && strcmp(v[i].mailbox, db_str(r, k, 1)) == 0
+			    && v[i].uid == strtoul(db_str(r, k, 2), NULL, 10))
+				hit[i] = true;
+	db_result_free(&r);
+	return 0;
 }

@@ -151,6 +151,21 @@ int ledger_late_access(struct ledger *l, struct db *db, const char *user,
 void ledger_late_clear(struct ledger_late *late);
 
 /*
+ * For many removed copies at once, in one query: hit[i] is set when
+ * ledger_late_access() may find something for v[i] (an unlinked body
+ * access row of that user, mailbox and uid), so only those need asking.
+ * Returns 0, or -1 with *error_r.
+ */
+struct ledger_loc {
+	const char *user;
+	const char *mailbox;
+	unsigned long uid;
+};
+
+int ledger_late_candidates(struct db *db, const struct ledger_loc *v,
+    size_t n, bool *hit, char **error_r);
+
+/*
  * Every route_event row of recall_id (after ledger_link()), in time
  * order, for recallctl trace.  The result is the caller's
  * (db_result_free()); columns: at (RFC 3339), recipient, copy_addr,

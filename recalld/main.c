@@ -15,7 +15,9 @@
  *
  * A request runs to its end before the next is accepted.  Between
  * requests, expired quarantine is purged: at start-up and every
- * QUARANTINE_PURGE_INTERVAL seconds (quarantine.h).
+ * QUARANTINE_PURGE_INTERVAL seconds (quarantine.h), and pending copies
+ * of earlier requests are retried every RECALL_RETRY_TICK seconds
+ * (recall.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +39,7 @@
 #include "mailreq.h"
 #include "log.h"
 #include "quarantine.h"
+#include "recall.h"
 #include "server.h"
 #include "store.h"
 #include "tag.h"
@@ -322,7 +325,7 @@ main(int argc, char **argv)
 	int c, lfd, sfd;
 	bool done = false;
 	char *abs_path;
-	time_t next_purge;
+	time_t next_purge, next_retry;
 	long long next_ledger;
 
 	while ((c = getopt(argc, argv, "c:dfhnV")) != -1) {
@@ -400,6 +403,7 @@ main(int argc, char **argv)
 	pfd[1].events = POLLIN;
 	next_purge = monotonic_now();
 	next_ledger = 0;
+	next_retry = monotonic_now() + RECALL_RETRY_TICK;
 	while (!done) {
 		time_t now = monotonic_now();
 		int ready;
@@ -416,6 +420,12 @@ main(int argc, char **argv)
 			ledger_tick(&env);
 			mailreq_tick(&env);	/* recall requests by mail */
 			next_ledger = monotonic_ms() + LEDGER_INTERVAL_MS;
+		}
+		/* Pending copies are retried (recall.h, recall_retry_tick). */
+		if (monotonic_now() >= next_retry) {
+			if (env.ledger != NULL)
+				recall_retry_tick(&env);
+			next_retry = monotonic_now() + RECALL_RETRY_TICK;
 		}
 		if (ready < 0) {
 			if (errno == EINTR)

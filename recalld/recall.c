@@ -2,21 +2,32 @@
  * recall - the recall flow.  See recall.h.
  *
  * The decision is decide()'s alone; this file only gathers facts and
- * carries decisions out.  Order of the removal of one copy, chosen so
- * that nothing is destroyed without a kept copy:
+ * carries decisions out.  Copies are handled RECALL_CHUNK at a time, in
+ * phases, each phase one batch of doveadm commands (store_batch, few HTTP
+ * requests, several in flight) or one SQL transaction for the chunk.
+ * The order keeps nothing destroyed without a kept copy:
  *
- *   1. fetch the full text from the store;
- *   2. insert it into quarantine (committed);
- *   3. expunge with "unseen" in the query (Dovecot re-checks \Seen);
- *   4. look again: gone is recalled; still there means it was read just
- *      before (or the store failed), and the quarantine row is voided.
+ *   1. find every copy (header search, exact token check; small texts
+ *      come with it);
+ *   2. decide every copy (decide.c);
+ *   3. fetch the full text of each copy to remove that came without one;
+ *   4. insert them into quarantine, one transaction, committed;
+ *   5. expunge with "unseen" in the query (Dovecot re-checks \Seen) and
+ *      look again in the same request: gone is removed; still there means
+ *      it was read just before (or the store failed), and the quarantine
+ *      row is voided;
+ *   6. read the logs again and check the race (a download just before
+ *      the expunge turns "recalled" into left-*);
+ *   7. record outcomes (one transaction) and audit events (one batch).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "addr.h"
+#include "audit.h"
 #include "auditev.h"
 #include "log.h"
 #include "held.h"
@@ -28,6 +39,12 @@
 
 /* How many recall ids an ambiguous Message-ID error lists. */
 #define RECALL_MAX_AMBIGUOUS 10
+/* Copies decided and carried out together (memory: their texts). */
+#define RECALL_CHUNK 1000
+/* Texts in memory at once while they are kept in quarantine. */
+#define RECALL_TEXT_BYTES (64ULL * 1024 * 1024)
+/* Texts up to this size come with the find (one command less a copy). */
+#define RECALL_INLINE_TEXT (64UL * 1024)
 
 char **
 recall_tokens(const struct tag_keys *keys, const char *recall_id,
@@ -112,7 +129,8 @@ resolve(const struct recall_env *env, const char *ref,
 	if (n == 0) {
 		*code_r = REPLY_NOT_FOUND;
 		*error_r = xasprintf("no message with Message-ID %s is "
-		    "recorded", msgid);
+		    "recorded (a message sent seconds ago may not be "
+		    "recorded yet: try again)", msgid);
 		free(msgid);
 		records_ids_free(&ids, n);
 		return -1;
@@ -239,145 +257,482 @@ struct recall_job {
 	/* The route ledger's rows of the message, read before deciding. */
 	struct ledger_message *lm;	/* NULL: see ledger_error */
 	char *ledger_error;		/* why the ledger is not current */
+	/* The largest copy seen so far (size.physical), 0 when none yet. */
+	unsigned long long size_hint;
 };
 
 /*
- * Remove one copy (steps 1-4 above).  Fills r; *vanished_r is set when
- * the copy was gone before we touched it.
+ * Audit events of a chunk, written together (audit_append_many()): one
+ * transaction per chunk instead of one per event.
  */
+struct audit_queue {
+	struct audit_entry *v;
+	char **details;
+	size_t n, cap;
+	char request_id[24];
+};
+
 static void
-remove_copy(const struct recall_job *job, const char *recipient,
-    const char *copy_addr, const char *user, const struct store_copy *c,
-    struct decide_removal *r, char **errbuf, bool *vanished_r)
+auditq_add(struct audit_queue *q, const struct recall_job *job,
+    const char *action, json_t *detail)
+{
+	char *text = json_dumps(detail, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(detail);
+	if (text == NULL)
+		abort();	/* only on out of memory */
+	if (q->n == q->cap) {
+		q->cap = q->cap == 0 ? 256 : 2 * q->cap;
+		q->v = xrealloc(q->v, q->cap * sizeof(*q->v));
+		q->details = xrealloc(q->details, q->cap * sizeof(*q->details));
+	}
+	snprintf(q->request_id, sizeof(q->request_id), "%lld",
+	    job->request_id);
+	q->details[q->n] = text;
+	q->v[q->n] = (struct audit_entry){ job->actor, action,
+	    job->m->recall_id, q->request_id, text };
+	q->n++;
+}
+
+static void
+auditq_flush(struct audit_queue *q, const struct recall_job *job)
+{
+	char *err = NULL;
+	size_t i;
+
+	if (q->n > 0 && audit_append_many(job->env->db, q->v, q->n, &err) < 0) {
+		log_warnx("audit log: %zu events of request %lld not recorded: "
+		    "%s", q->n, job->request_id, err);
+		free(err);
+	}
+	for (i = 0; i < q->n; i++)
+		free(q->details[i]);
+	q->n = 0;
+}
+
+static void
+auditq_free(struct audit_queue *q)
+{
+	free(q->v);
+	free(q->details);
+	memset(q, 0, sizeof(*q));
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One copy to decide: an envelope recipient and one of its copies in the
+ * ledger (lc, or NULL when the ledger does not apply: external, list,
+ * opted out, expired, or the ledger is not current).  It goes through
+ * the phases of recall_chunk() below.
+ */
+struct item {
+	const struct records_recipient *rc;
+	const struct ledger_copy *lc;
+	const char *copy_addr;
+	char *user;		/* Dovecot user when the store is asked */
+	bool ask_store;
+	size_t op;		/* its operation in the current batch */
+	struct decide_input in;
+	struct decision d, first;
+	struct store_copies copies;
+	struct decide_copy *dc;
+	char *serr, *prior_at;
+	/* Removal, one entry per copy (when d.act). */
+	struct removal *rm;
+	size_t vanished;
+};
+
+struct removal {
+	struct decide_removal r;
+	char *error;
+	long long qid;		/* quarantine row, 0 when none */
+	size_t op;
+	bool vanished;		/* gone before we touched it */
+	bool removed;		/* gone by our expunge */
+	bool late;		/* the ledger may know a late download */
+};
+
+/* Fill it->in from what is known without the store (the decide inputs). */
+static void
+item_prepare(const struct recall_job *job, struct item *it)
 {
 	const struct recall_env *env = job->env;
-	struct records_quarantine q;
-	struct store_copies after = { NULL, 0 };
-	char *text = NULL, *err = NULL;
-	size_t len = 0;
-	bool exact = false;
-	long long qid = 0;
-	enum store_status s;
-	const char *token = job->tokens[0];
-	size_t k;
+	const struct recall_cfg *cfg = env->cfg;
+	const struct records_recipient *rc = it->rc;
+	const struct ledger_copy *lc = it->lc;
+	struct decide_input *in = &it->in;
+	bool local;
 
-	memset(r, 0, sizeof(*r));
-	r->mailbox = c->mailbox;
-	*vanished_r = false;
-	s = store_fetch_text(env->store, user, c->mailbox, c->uid, &text, &len,
-	    &exact, &err);
-	if (s != STORE_OK) {
-		*errbuf = xasprintf("no quarantine copy, not removed: %s", err);
-		r->error = *errbuf;
-		free(err);
-		return;
+	memset(in, 0, sizeof(*in));
+	it->d = (struct decision){ OUTCOME_PENDING, false, NULL };
+	it->first = it->d;
+	it->copy_addr = "";
+	in->recipient = rc->recipient;
+	in->class = recipient_class(env, rc->recipient, rc->class);
+	in->local_domains = cfg->local_domains.n > 0
+	    ? cfg->local_domains.v[0] : NULL;
+	in->age = job->m->age;
+	in->max_age = cfg->policy.max_age;
+	in->opted_out = strlist_contains(&cfg->policy.opt_out, rc->recipient);
+	in->recall_read = cfg->policy.recall_read;
+	in->dry_run = job->dry_run;
+	in->delivery = DECIDE_DELIVERY_UNKNOWN;
+	in->store = DECIDE_STORE_NOT_ASKED;
+	local = in->class == ADDR_LOCAL && !in->opted_out
+	    && in->age <= in->max_age;
+	if (local && lc == NULL)
+		in->ledger_error = job->ledger_error != NULL
+		    ? job->ledger_error : "no route facts";
+	if (lc != NULL) {
+		in->delivery = lc->delivery;
+		in->exposures = lc->exposures;
+		in->n_exposures = lc->n_exposures;
+		if (lc->bounced)
+			in->never_delivered = lc->reason;
 	}
-	if (text == NULL) {
-		*vanished_r = true;
-		r->gone = true;
-		return;
+	if (local && (lc == NULL || (lc->mailbox_copy
+	    && lc->store_user != NULL))) {
+		it->ask_store = true;
+		it->copy_addr = lc != NULL ? lc->copy_addr : rc->recipient;
+		it->user = lc != NULL ? xstrdup(lc->store_user)
+		    : addr_expand_user(cfg->store.dovecot_user, rc->recipient);
+	} else if (lc != NULL) {
+		/* Not a mailbox copy: relayed, piped, bounced or queued. */
+		it->copy_addr = lc->copy_addr;
+		if (lc->bounced)
+			in->store = DECIDE_STORE_OK;
 	}
-	if (!exact)
-		log_warnx("request %lld: %s %s/%lu: the quarantine copy is not "
-		    "byte-exact (8-bit data Dovecot's API does not carry)",
-		    job->request_id, user, c->mailbox, c->uid);
-	memset(&q, 0, sizeof(q));
-	q.request_id = job->request_id;
-	q.recipient = recipient;
-	q.copy_addr = copy_addr;
-	q.store_user = user;
-	q.mailbox = c->mailbox;
-	q.uid = c->uid;
-	q.flags = c->flags;
-	q.message = text;
-	q.len = len;
-	q.days = env->cfg->policy.quarantine_days;
-	if (records_quarantine_add(env->db, &q, &qid, &err) < 0) {
-		free(text);
-		*errbuf = xasprintf("no quarantine copy, not removed: %s", err);
-		r->error = *errbuf;
-		free(err);
-		return;
-	}
-	free(text);
+}
 
-	/* Expunge under the token the copy actually carries. */
-	for (k = 0; k < job->n_tokens; k++) {
-		s = store_expunge(env->store, user, c->mailbox, c->uid,
-		    job->tokens[k], !env->cfg->policy.recall_read, &err);
-		if (s != STORE_OK)
-			break;
-	}
-	if (s == STORE_OK)
-		s = store_lookup(env->store, user, c->mailbox, c->uid, token,
-		    &after, &err);
-	/* The lookup checks the newest token; an older one may remain. */
-	for (k = 1; s == STORE_OK && after.n == 0 && k < job->n_tokens; k++)
-		s = store_lookup(env->store, user, c->mailbox, c->uid,
-		    job->tokens[k], &after, &err);
-	if (s != STORE_OK) {
-		*errbuf = err;
-		r->error = *errbuf;
-	} else if (after.n == 0) {
-		json_t *ev = json_object();
+/* The find's answer for it: the copies, and what decide() needs. */
+static void
+item_found(struct recall_job *job, struct item *it, enum store_status s)
+{
+	const struct recall_env *env = job->env;
+	char *dberr = NULL;
+	size_t i;
 
-		r->gone = true;
-		json_object_set_new(ev, "recipient", auditev_str(recipient));
-		json_object_set_new(ev, "store_user", auditev_str(user));
-		json_object_set_new(ev, "mailbox", auditev_str(c->mailbox));
-		json_object_set_new(ev, "uid", json_integer((json_int_t)c->uid));
-		json_object_set_new(ev, "flags", auditev_str(c->flags));
-		json_object_set_new(ev, "quarantine_id", json_integer(qid));
-		(void)auditev_append(env->db, job->actor, "removal",
-		    job->m->recall_id, job->request_id, ev);
-	} else {
-		r->seen = after.v[0].seen && !env->cfg->policy.recall_read;
+	it->in.store = map_store(s);
+	it->in.store_error = it->serr;
+	if (s == STORE_FAILED || s == STORE_UNAVAILABLE)
+		log_warnx("request %lld: store user %s: %s", job->request_id,
+		    it->user, it->serr);
+	it->dc = xcalloc(it->copies.n + 1, sizeof(*it->dc));
+	for (i = 0; i < it->copies.n; i++) {
+		it->dc[i].mailbox = it->copies.v[i].mailbox;
+		it->dc[i].uid = it->copies.v[i].uid;
+		it->dc[i].seen = it->copies.v[i].seen;
+		if (it->copies.v[i].size > job->size_hint)
+			job->size_hint = it->copies.v[i].size;
 	}
-	if (!r->gone) {
-		char *verr = NULL;
+	it->in.copies = it->dc;
+	it->in.n_copies = it->copies.n;
+	if (s == STORE_OK && it->copies.n == 0
+	    && records_prior_recall(env->db, job->m->recall_id,
+	    it->rc->recipient, &it->in.prior_request, &it->prior_at,
+	    &dberr) < 0) {
+		log_warnx("request %lld: %s: %s", job->request_id,
+		    it->rc->recipient, dberr);
+		xfree(&dberr);
+	}
+	it->in.prior_at = it->prior_at;
+}
 
-		if (records_quarantine_void(env->db, qid, &verr) < 0) {
-			log_warnx("request %lld: quarantine row %lld: %s",
-			    job->request_id, qid, verr);
-			free(verr);
+/* Ask the store for the copies of items v[0..n), in one batch. */
+static void
+find_batch(struct recall_job *job, struct item *v, size_t n)
+{
+	struct store_batch *b = store_batch_new(job->env->store);
+	bool with_text = !job->dry_run && job->size_hint > 0
+	    && job->size_hint <= RECALL_INLINE_TEXT;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].ask_store)
+			v[i].op = store_batch_find(b, v[i].user,
+			    (const char *const *)job->tokens, job->n_tokens,
+			    with_text, job->size_hint);
+	store_batch_run(b);
+	for (i = 0; i < n; i++)
+		if (v[i].ask_store)
+			item_found(job, &v[i], store_batch_copies(b, v[i].op,
+			    &v[i].copies, &v[i].serr));
+	store_batch_free(&b);
+}
+
+/*
+ * Phase 1: ask the store for the copies of every item.  The message's
+ * size is unknown before the first copy is found, so the first copy is
+ * asked for alone, and the others then bring their texts along when the
+ * message is small (RECALL_INLINE_TEXT): one command a copy less.
+ */
+static void
+phase_find(struct recall_job *job, struct item *v, size_t n)
+{
+	size_t i = 0;
+
+	if (!job->dry_run && job->size_hint == 0) {
+		while (i < n && !v[i].ask_store)
+			i++;
+		if (i < n) {
+			find_batch(job, &v[i], 1);
+			i++;
 		}
+		/* The items before i do not ask the store. */
 	}
-	store_copies_free(&after);
+	find_batch(job, &v[i], n - i);
+}
+
+static void
+removal_fail(struct removal *rm, const char *what, const char *err)
+{
+	free(rm->error);
+	rm->error = xasprintf("%s%s", what, err);
+	rm->r.error = rm->error;
+}
+
+/*
+ * The texts of the copies to remove (*pos onwards) that have none yet,
+ * for as many copies as fit in RECALL_TEXT_BYTES (one at least): one
+ * batch.  *end_r gets where the group ends.
+ */
+struct pos {
+	size_t i, k;
+};
+
+static bool
+pos_next(struct item *v, size_t n, struct pos *p)
+{
+	for (; p->i < n; p->i++, p->k = 0)
+		for (; v[p->i].d.act && p->k < v[p->i].copies.n; p->k++)
+			if (v[p->i].rm[p->k].error == NULL
+			    && !v[p->i].rm[p->k].vanished)
+				return true;
+	return false;
+}
+
+static void
+text_group(const struct recall_job *job, struct item *v, size_t n,
+    struct pos from, struct pos *end_r)
+{
+	struct store_batch *b = store_batch_new(job->env->store);
+	unsigned long long bytes = 0;
+	struct pos p = from;
+
+	while (pos_next(v, n, &p)) {
+		struct store_copy *c = &v[p.i].copies.v[p.k];
+
+		if (bytes > 0 && bytes + c->size > RECALL_TEXT_BYTES)
+			break;
+		bytes += c->size;
+		if (c->text == NULL)
+			v[p.i].rm[p.k].op = store_batch_text(b, v[p.i].user,
+			    c->mailbox, c->uid, c->size);
+		p.k++;
+	}
+	*end_r = p;
+	store_batch_run(b);
+	for (p = from; pos_next(v, n, &p) && (p.i < end_r->i
+	    || (p.i == end_r->i && p.k < end_r->k)); p.k++) {
+		struct store_copy *c = &v[p.i].copies.v[p.k];
+		struct removal *rm = &v[p.i].rm[p.k];
+		enum store_status s;
+		char *err = NULL;
+
+		if (c->text != NULL)
+			continue;
+		s = store_batch_text_result(b, rm->op, &c->text, &c->text_len,
+		    &c->text_exact, &err);
+		if (s != STORE_OK)
+			removal_fail(rm, "no quarantine copy, not removed: ",
+			    err);
+		else if (c->text == NULL)
+			rm->vanished = rm->r.gone = true;
+		free(err);
+	}
+	store_batch_free(&b);
+}
+
+/*
+ * Phases 3 and 4: fetch the full text of every copy to remove (those that
+ * did not come with the find) and keep it in quarantine, group by group
+ * (at most RECALL_TEXT_BYTES of text in memory), all in one transaction
+ * committed before anything is expunged.  If the transaction fails, no
+ * copy of the chunk is removed.
+ */
+static void
+phase_keep(const struct recall_job *job, struct item *v, size_t n)
+{
+	const struct recall_env *env = job->env;
+	struct pos p = { 0, 0 }, end;
+	char *err = NULL;
+	size_t i, k;
+	bool ok;
+
+	ok = db_begin(env->db, &err) == 0;
+	while (ok && pos_next(v, n, &p)) {
+		text_group(job, v, n, p, &end);
+		for (; ok && pos_next(v, n, &p) && (p.i < end.i
+		    || (p.i == end.i && p.k < end.k)); p.k++) {
+			struct store_copy *c = &v[p.i].copies.v[p.k];
+			struct records_quarantine q;
+
+			if (!c->text_exact)
+				log_warnx("request %lld: %s %s/%lu: the "
+				    "quarantine copy is not byte-exact (8-bit "
+				    "data Dovecot's API does not carry)",
+				    job->request_id, v[p.i].user, c->mailbox,
+				    c->uid);
+			memset(&q, 0, sizeof(q));
+			q.request_id = job->request_id;
+			q.recipient = v[p.i].rc->recipient;
+			q.copy_addr = v[p.i].copy_addr;
+			q.store_user = v[p.i].user;
+			q.mailbox = c->mailbox;
+			q.uid = c->uid;
+			q.flags = c->flags;
+			q.message = c->text;
+			q.len = c->text_len;
+			q.days = env->cfg->policy.quarantine_days;
+			ok = records_quarantine_add(env->db, &q,
+			    &v[p.i].rm[p.k].qid, &err) == 0;
+			/* In the database now (or never will be). */
+			xfree(&c->text);
+		}
+		p = end;
+	}
+	if (ok)
+		ok = db_commit(env->db, &err) == 0;
+	else
+		db_rollback(env->db);
+	for (i = 0; i < n; i++)
+		for (k = 0; k < v[i].copies.n; k++) {
+			struct removal *rm = v[i].d.act ? &v[i].rm[k] : NULL;
+
+			xfree(&v[i].copies.v[k].text);
+			if (rm != NULL && !ok && rm->error == NULL
+			    && !rm->vanished) {
+				rm->qid = 0;
+				removal_fail(rm, "no quarantine copy, not "
+				    "removed: ", err);
+			}
+		}
+	free(err);
+}
+
+/*
+ * Phase 5: expunge every quarantined copy ("unseen" in the query unless
+ * policy.recall_read) and look again in the same request: gone is
+ * removed; still there is read just before (or the store failed), and
+ * the quarantine row is voided.
+ */
+static void
+phase_expunge(const struct recall_job *job, struct audit_queue *aq,
+    struct item *v, size_t n)
+{
+	const struct recall_env *env = job->env;
+	struct store_batch *b = store_batch_new(env->store);
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; v[i].d.act && k < v[i].copies.n; k++)
+			if (v[i].rm[k].qid != 0)
+				v[i].rm[k].op = store_batch_expunge(b,
+				    v[i].user, v[i].copies.v[k].mailbox,
+				    v[i].copies.v[k].uid,
+				    (const char *const *)job->tokens,
+				    job->n_tokens,
+				    !env->cfg->policy.recall_read);
+	store_batch_run(b);
+	for (i = 0; i < n; i++)
+		for (k = 0; v[i].d.act && k < v[i].copies.n; k++) {
+			const struct store_copy *c = &v[i].copies.v[k];
+			struct removal *rm = &v[i].rm[k];
+			struct store_copies after = { NULL, 0 };
+			enum store_status s;
+			char *err = NULL;
+
+			if (rm->qid == 0)
+				continue;
+			s = store_batch_copies(b, rm->op, &after, &err);
+			if (s != STORE_OK) {
+				removal_fail(rm, "", err);
+			} else if (after.n == 0) {
+				json_t *ev = json_object();
+
+				rm->r.gone = rm->removed = true;
+				json_object_set_new(ev, "recipient",
+				    auditev_str(v[i].rc->recipient));
+				json_object_set_new(ev, "store_user",
+				    auditev_str(v[i].user));
+				json_object_set_new(ev, "mailbox",
+				    auditev_str(c->mailbox));
+				json_object_set_new(ev, "uid",
+				    json_integer((json_int_t)c->uid));
+				json_object_set_new(ev, "flags",
+				    auditev_str(c->flags));
+				json_object_set_new(ev, "quarantine_id",
+				    json_integer(rm->qid));
+				auditq_add(aq, job, "removal", ev);
+			} else {
+				rm->r.seen = after.v[0].seen
+				    && !env->cfg->policy.recall_read;
+			}
+			if (!rm->r.gone) {
+				char *verr = NULL;
+
+				if (records_quarantine_void(env->db, rm->qid,
+				    &verr) < 0) {
+					log_warnx("request %lld: quarantine row "
+					    "%lld: %s", job->request_id,
+					    rm->qid, verr);
+					free(verr);
+				}
+			}
+			free(err);
+			store_copies_free(&after);
+		}
+	store_batch_free(&b);
 }
 
 /*
  * The race (issue #4): a client may download a copy between the decision
  * and the expunge (BODY.PEEK[] and POP3 TOP leave it unseen, so the
- * "unseen" expunge takes it anyway).  After the removal, read the logs up
- * to now; a body access of a removed copy turns "recalled" into the left-*
- * outcome it would have had, with the copy kept in quarantine.
+ * "unseen" expunge takes it anyway).  After the removal the logs are read
+ * up to now (once per chunk, by the caller); a body access of a removed
+ * copy turns "recalled" into the left-* outcome it would have had, with
+ * the copy kept in quarantine.
  */
 static void
-recheck_removed(const struct recall_job *job, const char *user,
-    const struct store_copies *copies, const bool *removed,
-    struct decision *d)
+recheck_removed(const struct recall_job *job, struct item *it)
 {
 	const struct recall_env *env = job->env;
 	struct ledger_late late;
+	struct decision *d = &it->d;
 	char *err = NULL;
 	size_t i;
 	int r;
 
 	if (env->ledger == NULL)
 		return;
-	if (ledger_catch_up(env->ledger, env->db, NULL, &err) < 0) {
-		log_warnx("request %lld: %s: the logs could not be read again "
-		    "after the removal: %s", job->request_id, user, err);
-		xfree(&err);
-	}
-	for (i = 0; i < copies->n; i++) {
-		if (!removed[i])
+	for (i = 0; i < it->copies.n; i++) {
+		const struct store_copy *c = &it->copies.v[i];
+
+		if (!it->rm[i].removed || !it->rm[i].late)
 			continue;
-		r = ledger_late_access(env->ledger, env->db, user,
-		    copies->v[i].mailbox, copies->v[i].uid, &late, &err);
+		r = ledger_late_access(env->ledger, env->db, it->user,
+		    c->mailbox, c->uid, &late, &err);
 		if (r < 0) {
 			log_warnx("request %lld: %s: %s", job->request_id,
-			    user, err);
+			    it->user, err);
 			xfree(&err);
 			continue;
 		}
@@ -393,188 +748,251 @@ recheck_removed(const struct recall_job *job, const char *user,
 		    late.kind == EXPOSURE_MOBILE ? "synced to a mobile device"
 		    : late.kind == EXPOSURE_POP3 ? "body downloaded over POP3"
 		    : "body downloaded over IMAP", late.where, late.at,
-		    copies->v[i].mailbox);
-		log_warnx("request %lld: %s %s/%lu: %s", job->request_id, user,
-		    copies->v[i].mailbox, copies->v[i].uid, d->reason);
+		    c->mailbox);
 		ledger_late_clear(&late);
 		return;
 	}
 }
 
-/*
- * Decide for one copy of a recipient (lc: the ledger's copy, or NULL when
- * the ledger does not apply: external, list, opted out, expired, or the
- * ledger is not current), act on the decision, record and report it.
- */
+/* Phase 6: the final outcome of every item that removed copies. */
 static void
-recall_copy(const struct recall_job *job, const struct records_recipient *rc,
-    const struct ledger_copy *lc, struct report *rep)
+phase_verify(const struct recall_job *job, struct item *v, size_t n)
 {
 	const struct recall_env *env = job->env;
-	const struct recall_cfg *cfg = env->cfg;
-	struct decide_input in;
-	struct decision d = { OUTCOME_PENDING, false, NULL };
-	struct decision first = { OUTCOME_PENDING, false, NULL };
-	struct store_copies copies = { NULL, 0 };
-	struct decide_copy *dc = NULL;
-	char *user = NULL, *serr = NULL, *at = NULL, *dberr = NULL;
-	char *prior_at = NULL, *reason = NULL;
-	const char *copy_addr = "";
-	bool local;
-	size_t i;
+	char *err = NULL;
+	size_t i, k, removed = 0;
 
-	memset(&in, 0, sizeof(in));
-	in.recipient = rc->recipient;
-	in.class = recipient_class(env, rc->recipient, rc->class);
-	in.local_domains = cfg->local_domains.n > 0 ? cfg->local_domains.v[0]
-	    : NULL;
-	in.age = job->m->age;
-	in.max_age = cfg->policy.max_age;
-	in.opted_out = strlist_contains(&cfg->policy.opt_out, rc->recipient);
-	in.recall_read = cfg->policy.recall_read;
-	in.dry_run = job->dry_run;
-	in.delivery = DECIDE_DELIVERY_UNKNOWN;
-	in.store = DECIDE_STORE_NOT_ASKED;
-	local = in.class == ADDR_LOCAL && !in.opted_out
-	    && in.age <= in.max_age;
-	if (local && lc == NULL)
-		in.ledger_error = job->ledger_error != NULL
-		    ? job->ledger_error : "no route facts";
-	if (lc != NULL) {
-		in.delivery = lc->delivery;
-		in.exposures = lc->exposures;
-		in.n_exposures = lc->n_exposures;
-		if (lc->bounced)
-			in.never_delivered = lc->reason;
+	for (i = 0; i < n; i++)
+		for (k = 0; v[i].d.act && k < v[i].copies.n; k++)
+			removed += v[i].rm[k].removed;
+	/* Read the logs up to after the expunges, once for the chunk. */
+	if (removed > 0 && env->ledger != NULL
+	    && ledger_catch_up(env->ledger, env->db, NULL, &err) < 0) {
+		log_warnx("request %lld: the logs could not be read again "
+		    "after the removal: %s", job->request_id, err);
+		xfree(&err);
 	}
+	/* Which removed copies may have a late download: one query. */
+	if (removed > 0 && env->ledger != NULL) {
+		struct ledger_loc *loc = xcalloc(removed, sizeof(*loc));
+		bool *hit = xcalloc(removed, sizeof(*hit));
+		size_t m = 0;
 
-	if (local && (lc == NULL || (lc->mailbox_copy
-	    && lc->store_user != NULL))) {
-		enum store_status s;
-
-		copy_addr = lc != NULL ? lc->copy_addr : rc->recipient;
-		user = lc != NULL ? xstrdup(lc->store_user)
-		    : addr_expand_user(cfg->store.dovecot_user, rc->recipient);
-		s = store_find(env->store, user,
-		    (const char *const *)job->tokens, job->n_tokens, &copies,
-		    &serr);
-		in.store = map_store(s);
-		in.store_error = serr;
-		if (s == STORE_FAILED || s == STORE_UNAVAILABLE)
-			log_warnx("request %lld: store user %s: %s",
-			    job->request_id, user, serr);
-		dc = xcalloc(copies.n + 1, sizeof(*dc));
-		for (i = 0; i < copies.n; i++) {
-			dc[i].mailbox = copies.v[i].mailbox;
-			dc[i].uid = copies.v[i].uid;
-			dc[i].seen = copies.v[i].seen;
+		for (i = 0; i < n; i++)
+			for (k = 0; v[i].d.act && k < v[i].copies.n; k++)
+				if (v[i].rm[k].removed)
+					loc[m++] = (struct ledger_loc){
+					    v[i].user, v[i].copies.v[k].mailbox,
+					    v[i].copies.v[k].uid };
+		if (ledger_late_candidates(env->db, loc, m, hit, &err) < 0) {
+			/* Ask for every copy one by one instead. */
+			log_warnx("request %lld: %s", job->request_id, err);
+			xfree(&err);
+			for (m = 0; m < removed; m++)
+				hit[m] = true;
 		}
-		in.copies = dc;
-		in.n_copies = copies.n;
-		if (s == STORE_OK && copies.n == 0
-		    && records_prior_recall(env->db, job->m->recall_id,
-		    rc->recipient, &in.prior_request, &prior_at, &dberr) < 0) {
-			log_warnx("request %lld: %s: %s", job->request_id,
-			    rc->recipient, dberr);
-			xfree(&dberr);
-		}
-		in.prior_at = prior_at;
-	} else if (lc != NULL) {
-		/* Not a mailbox copy: relayed, piped, bounced or queued. */
-		copy_addr = lc->copy_addr;
-		if (lc->bounced)
-			in.store = DECIDE_STORE_OK;
+		m = 0;
+		for (i = 0; i < n; i++)
+			for (k = 0; v[i].d.act && k < v[i].copies.n; k++)
+				if (v[i].rm[k].removed)
+					v[i].rm[k].late = hit[m++];
+		free(loc);
+		free(hit);
 	}
-	decide(&in, &d);
-	first.outcome = d.outcome;
-	first.act = d.act;
+	for (i = 0; i < n; i++) {
+		struct item *it = &v[i];
+		struct decide_removal *rv;
 
-	if (d.act) {
-		struct decide_removal *rv = xcalloc(copies.n + 1, sizeof(*rv));
-		char **errs = xcalloc(copies.n + 1, sizeof(*errs));
-		bool *removed = xcalloc(copies.n + 1, sizeof(*removed));
-		size_t vanished = 0;
-		bool v;
-
-		for (i = 0; i < copies.n; i++) {
-			remove_copy(job, rc->recipient, copy_addr, user,
-			    &copies.v[i], &rv[i], &errs[i], &v);
-			vanished += v;
-			removed[i] = rv[i].gone && !v;
-		}
-		if (vanished == copies.n) {
-			decision_clear(&d);
-			d.outcome = OUTCOME_NOT_FOUND;
-			d.reason = xstrdup("deleted by the recipient during "
+		if (!it->d.act)
+			continue;
+		for (k = 0; k < it->copies.n; k++)
+			it->vanished += it->rm[k].vanished;
+		if (it->vanished == it->copies.n) {
+			decision_clear(&it->d);
+			it->d.outcome = OUTCOME_NOT_FOUND;
+			it->d.reason = xstrdup("deleted by the recipient during "
 			    "the recall");
-		} else {
-			decide_removal(rv, copies.n,
-			    cfg->policy.quarantine_days, &d);
-			if (d.outcome == OUTCOME_RECALLED)
-				recheck_removed(job, user, &copies, removed,
-				    &d);
+			continue;
 		}
-		for (i = 0; i < copies.n; i++)
-			free(errs[i]);
-		free(errs);
-		free(removed);
+		rv = xcalloc(it->copies.n + 1, sizeof(*rv));
+		for (k = 0; k < it->copies.n; k++)
+			rv[k] = it->rm[k].r;
+		decide_removal(rv, it->copies.n,
+		    env->cfg->policy.quarantine_days, &it->d);
 		free(rv);
+		if (it->d.outcome == OUTCOME_RECALLED)
+			recheck_removed(job, it);
 	}
+}
 
-	/* A fan-out (alias, forward) has several copies per recipient. */
-	if (*copy_addr != '\0' && strcasecmp(copy_addr, rc->recipient) != 0) {
-		reason = xasprintf("copy for %s: %s", copy_addr, d.reason);
-		free(d.reason);
-		d.reason = reason;
-	}
-	if (records_outcome_add(env->db, job->request_id, rc->recipient,
-	    copy_addr, outcome_name(d.outcome), d.reason, &at, &dberr) < 0) {
-		log_warnx("request %lld: %s: outcome not recorded: %s",
-		    job->request_id, rc->recipient, dberr);
-		free(dberr);
-	}
-	log_info("request %lld: %s%s%s: %s: %s", job->request_id,
-	    rc->recipient, *copy_addr != '\0' ? " copy " : "", copy_addr,
-	    outcome_name(d.outcome), d.reason);
-	(void)auditev_append(env->db, job->actor, "decision",
-	    job->m->recall_id, job->request_id,
-	    auditev_decision(&in, &first, &d, &copies));
-	report_add(rep, rc->recipient, copy_addr, d.outcome, d.reason, at);
+/* Phase 7: record, log, audit and report every item's outcome. */
+static void
+phase_record(const struct recall_job *job, struct audit_queue *aq,
+    struct item *v, size_t n, struct report *rep)
+{
+	const struct recall_env *env = job->env;
+	char *err = NULL, **at = xcalloc(n + 1, sizeof(*at));
+	size_t i;
+	bool txn;
 
+	/* One transaction for the chunk's outcome rows. */
+	txn = db_begin(env->db, &err) == 0;
+	if (!txn)
+		xfree(&err);
+	for (i = 0; i < n; i++) {
+		struct item *it = &v[i];
+		const struct records_recipient *rc = it->rc;
+
+		/* A fan-out (alias, forward) has several copies per
+		 * recipient. */
+		if (*it->copy_addr != '\0'
+		    && strcasecmp(it->copy_addr, rc->recipient) != 0) {
+			char *reason = xasprintf("copy for %s: %s",
+			    it->copy_addr, it->d.reason);
+
+			free(it->d.reason);
+			it->d.reason = reason;
+		}
+		if (records_outcome_add(env->db, job->request_id,
+		    rc->recipient, it->copy_addr, outcome_name(it->d.outcome),
+		    it->d.reason, &at[i], &err) < 0) {
+			log_warnx("request %lld: %s: outcome not recorded: %s",
+			    job->request_id, rc->recipient, err);
+			xfree(&err);
+		}
+	}
+	if (txn && db_commit(env->db, &err) < 0) {
+		log_warnx("request %lld: %zu outcomes not recorded: %s",
+		    job->request_id, n, err);
+		xfree(&err);
+	}
+	for (i = 0; i < n; i++) {
+		struct item *it = &v[i];
+		const struct records_recipient *rc = it->rc;
+
+		log_info("request %lld: %s%s%s: %s: %s", job->request_id,
+		    rc->recipient, *it->copy_addr != '\0' ? " copy " : "",
+		    it->copy_addr, outcome_name(it->d.outcome), it->d.reason);
+		auditq_add(aq, job, "decision", auditev_decision(&it->in,
+		    &it->first, &it->d, &it->copies));
+		report_add(rep, rc->recipient, it->copy_addr, it->d.outcome,
+		    it->d.reason, at[i]);
+		free(at[i]);
+	}
 	free(at);
-	free(prior_at);
-	decision_clear(&d);
-	free(dc);
-	store_copies_free(&copies);
-	free(serr);
-	free(user);
+	auditq_flush(aq, job);
+}
+
+static void
+item_clear(struct item *it)
+{
+	size_t k;
+
+	for (k = 0; it->rm != NULL && k < it->copies.n; k++)
+		free(it->rm[k].error);
+	free(it->rm);
+	decision_clear(&it->d);
+	free(it->dc);
+	store_copies_free(&it->copies);
+	free(it->serr);
+	free(it->prior_at);
+	free(it->user);
+	memset(it, 0, sizeof(*it));
 }
 
 /*
- * Decide for one envelope recipient: one decision per copy the route
- * ledger knows (an alias fanning out to two mailboxes is two copies).
+ * Decide and carry out items v[0..n) in phases, each phase one batch for
+ * the whole chunk: find → decide → fetch texts → quarantine (committed)
+ * → expunge and look again → re-read the logs and verify → record.
  */
 static void
-recall_recipient(const struct recall_job *job,
-    const struct records_recipient *rc, struct report *rep)
+recall_chunk(struct recall_job *job, struct item *v, size_t n,
+    struct report *rep)
 {
-	const struct recall_cfg *cfg = job->env->cfg;
-	struct ledger_copies lc;
+	struct audit_queue aq;
+	long long t[7];
 	size_t i;
 
-	if (job->lm == NULL
-	    || recipient_class(job->env, rc->recipient, rc->class) != ADDR_LOCAL
-	    || strlist_contains(&cfg->policy.opt_out, rc->recipient)
-	    || job->m->age > cfg->policy.max_age) {
-		recall_copy(job, rc, NULL, rep);
-		return;
+	memset(&aq, 0, sizeof(aq));
+	t[0] = now_ms();
+	phase_find(job, v, n);
+	t[1] = now_ms();
+	for (i = 0; i < n; i++) {
+		decide(&v[i].in, &v[i].d);
+		v[i].first.outcome = v[i].d.outcome;
+		v[i].first.act = v[i].d.act;
+		if (v[i].d.act)
+			v[i].rm = xcalloc(v[i].copies.n + 1,
+			    sizeof(*v[i].rm));
+		for (size_t k = 0; v[i].d.act && k < v[i].copies.n; k++)
+			v[i].rm[k].r.mailbox = v[i].copies.v[k].mailbox;
 	}
-	ledger_copies(job->env->ledger, job->lm, rc->recipient, &lc);
-	for (i = 0; i < lc.n; i++)
-		recall_copy(job, rc, &lc.v[i], rep);
-	if (lc.n == 0)
-		recall_copy(job, rc, NULL, rep);
-	ledger_copies_free(&lc);
+	t[2] = now_ms();
+	phase_keep(job, v, n);
+	t[3] = now_ms();
+	phase_expunge(job, &aq, v, n);
+	t[4] = now_ms();
+	phase_verify(job, v, n);
+	t[5] = now_ms();
+	phase_record(job, &aq, v, n, rep);
+	t[6] = now_ms();
+	auditq_free(&aq);
+	log_info("request %lld: %zu cop%s in %lld ms: find+decide %lld, "
+	    "texts+quarantine %lld, expunge %lld, verify %lld, record %lld",
+	    job->request_id, n, n == 1 ? "y" : "ies", t[6] - t[0],
+	    t[1] - t[0], t[3] - t[1], t[4] - t[3], t[5] - t[4], t[6] - t[5]);
+}
+
+/*
+ * Decide for every envelope recipient: one item per copy the route ledger
+ * knows (an alias fanning out to two mailboxes is two copies), carried out
+ * RECALL_CHUNK items at a time (memory: the texts of one chunk).
+ */
+static void
+recall_recipients(struct recall_job *job,
+    const struct records_recipient *rcpts, size_t n, struct report *rep)
+{
+	const struct recall_cfg *cfg = job->env->cfg;
+	struct ledger_copies *lc = xcalloc(n + 1, sizeof(*lc));
+	struct item *v = NULL;
+	size_t n_items = 0, cap = 0, i, k, at;
+
+	for (i = 0; i < n; i++) {
+		const struct records_recipient *rc = &rcpts[i];
+		bool ledger = job->lm != NULL
+		    && recipient_class(job->env, rc->recipient, rc->class)
+		    == ADDR_LOCAL
+		    && !strlist_contains(&cfg->policy.opt_out, rc->recipient)
+		    && job->m->age <= cfg->policy.max_age;
+
+		if (ledger)
+			ledger_copies(job->env->ledger, job->lm,
+			    rc->recipient, &lc[i]);
+		for (k = 0; k < (lc[i].n > 0 ? lc[i].n : 1); k++) {
+			if (n_items == cap) {
+				cap = cap == 0 ? 64 : 2 * cap;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			memset(&v[n_items], 0, sizeof(v[n_items]));
+			v[n_items].rc = rc;
+			v[n_items].lc = lc[i].n > 0 ? &lc[i].v[k] : NULL;
+			n_items++;
+		}
+	}
+	for (at = 0; at < n_items; at += RECALL_CHUNK) {
+		size_t m = n_items - at < RECALL_CHUNK ? n_items - at
+		    : RECALL_CHUNK;
+
+		for (i = at; i < at + m; i++)
+			item_prepare(job, &v[i]);
+		recall_chunk(job, &v[at], m, rep);
+		for (i = at; i < at + m; i++)
+			item_clear(&v[i]);
+	}
+	free(v);
+	for (i = 0; i < n; i++)
+		ledger_copies_free(&lc[i]);
+	free(lc);
 }
 
 /*
@@ -694,7 +1112,7 @@ do_recall(const struct recall_env *env, const struct authz_caller *caller,
 	const struct authz_caller *who = caller;
 	const char *relayed_by = NULL;
 	char *report_to = NULL, *dberr = NULL, *obo = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	bool locked = false;
 	json_t *ev;
 
@@ -804,8 +1222,7 @@ do_recall(const struct recall_env *env, const struct authz_caller *caller,
 	rep->dry_run = req->dry_run;
 	recall_ledger_load(&job);
 	if (recall_held(&job, rcpts, n, rep) == 0)
-		for (i = 0; i < n; i++)
-			recall_recipient(&job, &rcpts[i], rep);
+		recall_recipients(&job, rcpts, n, rep);
 	ledger_message_free(&job.lm);
 	xfree(&job.ledger_error);
 	report_update_status(rep);
@@ -918,6 +1335,263 @@ recall_execute(const struct recall_env *env,
 	if (ret < 0)
 		report_clear(rep);
 	return ret;
+}
+
+/* ---- retry of pending copies --------------------------------------------- */
+
+/*
+ * A held message whose deletion this request asked for (recall_held):
+ * 1 with *where_r when the MTA host confirmed "deleted", 0 when its
+ * answer is still awaited (*waiting_r) or there is no such action, -1 on
+ * error.
+ */
+static int
+retry_held(struct db *db, long long request_id, bool *waiting_r,
+    char **where_r, char **error_r)
+{
+	char id[24];
+	const char *p[1] = { id };
+	struct db_result *r;
+	int ret = 0;
+
+	*waiting_r = false;
+	*where_r = NULL;
+	snprintf(id, sizeof(id), "%lld", request_id);
+	r = db_query(db, "SELECT done_at IS NOT NULL, coalesce(result, ''), "
+	    "queue_id, milter_host FROM held_action WHERE request_id = $1 "
+	    "ORDER BY id DESC LIMIT 1", 1, p, error_r);
+	if (r == NULL)
+		return -1;
+	if (db_rows(r) == 1) {
+		if (strcmp(db_str(r, 0, 0), "t") != 0) {
+			*waiting_r = true;
+		} else if (strcmp(db_str(r, 0, 1), "deleted") == 0) {
+			*where_r = xasprintf("queue id %s on %s",
+			    db_str(r, 0, 2), db_str(r, 0, 3));
+			ret = 1;
+		}
+	}
+	db_result_free(&r);
+	return ret;
+}
+
+/*
+ * Decide the pending copies of request id (recall id rid) again, under
+ * the message's lock (taken by the caller).  Returns 0, or -1 when the
+ * database failed.
+ */
+static int
+retry_request(const struct recall_env *env, long long id, const char *rid)
+{
+	struct records_message m;
+	struct records_recipient *all = NULL, *pend;
+	struct recall_job job;
+	struct report rep;
+	struct db_result *r = NULL;
+	char idbuf[24], *t0 = NULL, *report_to = NULL, *err = NULL;
+	char *where = NULL;
+	const char *p[3];
+	size_t n_all = 0, n_pend = 0, i;
+	bool waiting = false, still_pending;
+	int held, j;
+	json_t *ev;
+
+	memset(&m, 0, sizeof(m));
+	memset(&job, 0, sizeof(job));
+	memset(&rep, 0, sizeof(rep));
+	snprintf(idbuf, sizeof(idbuf), "%lld", id);
+	p[0] = idbuf;
+	/* Still pending once we hold the lock?  Another host may be done. */
+	r = db_query(env->db, "SELECT DISTINCT o.recipient, "
+	    "to_char(now(), 'YYYY-MM-DD HH24:MI:SS.USOF'), "
+	    "coalesce(q.report_to, '') FROM recall_outcome o "
+	    "JOIN recall_request q ON q.id = o.request_id "
+	    "WHERE o.request_id = $1 AND o.outcome = 'pending'", 1, p, &err);
+	if (r == NULL)
+		goto dberror;
+	if (db_rows(r) == 0) {
+		db_result_free(&r);
+		return 0;
+	}
+	j = records_message_by_recall_id(env->db, rid, &m, &err);
+	if (j == 0)
+		err = xstrdup("the message is not recorded any more");
+	if (j <= 0 || records_recipients(env->db, rid, &all, &n_all,
+	    &err) < 0) {
+		db_result_free(&r);
+		goto dberror;
+	}
+	t0 = xstrdup(db_str(r, 0, 1));
+	report_to = xstrdup(db_str(r, 0, 2));
+	/* The recipients with a pending copy, with the milter's class. */
+	pend = xcalloc(n_all + 1, sizeof(*pend));
+	for (i = 0; i < n_all; i++)
+		for (j = 0; j < db_rows(r); j++)
+			if (strcmp(all[i].recipient, db_str(r, j, 0)) == 0) {
+				pend[n_pend++] = all[i];
+				break;
+			}
+	db_result_free(&r);
+
+	job.env = env;
+	job.m = &m;
+	job.actor = "recalld";
+	job.request_id = id;
+	job.tokens = recall_tokens(env->keys, rid, &job.n_tokens);
+	held = retry_held(env->db, id, &waiting, &where, &err);
+	if (held < 0) {
+		log_warnx("request %lld: held mail: %s", id, err);
+		xfree(&err);
+	}
+	if (waiting) {
+		/* The MTA host has not answered yet: nothing to decide. */
+		recall_tokens_free(&job.tokens, job.n_tokens);
+		records_recipients_free(&all, n_all);
+		free(pend);
+		records_message_clear(&m);
+		free(t0);
+		free(report_to);
+		return 0;
+	}
+	ev = json_object();
+	json_object_set_new(ev, "retry_of", json_integer(id));
+	json_object_set_new(ev, "pending_recipients",
+	    json_integer((json_int_t)n_pend));
+	(void)auditev_append(env->db, "recalld", "retry", rid, id, ev);
+	log_info("request %lld: retrying %zu pending recipient%s", id, n_pend,
+	    n_pend == 1 ? "" : "s");
+
+	if (held == 1) {
+		/* The MTA host confirmed the deletion after recall_held's wait. */
+		struct audit_queue aq;
+		struct item *v = xcalloc(n_pend + 1, sizeof(*v));
+
+		memset(&aq, 0, sizeof(aq));
+		for (i = 0; i < n_pend; i++) {
+			v[i].rc = &pend[i];
+			item_prepare(&job, &v[i]);
+			v[i].copy_addr = "";
+			v[i].d.outcome = OUTCOME_HELD_RECALLED;
+			v[i].d.reason = xasprintf("held in the MTA queue (%s) "
+			    "and deleted before it left", where);
+			v[i].first = (struct decision){ OUTCOME_PENDING, false,
+			    NULL };
+		}
+		phase_record(&job, &aq, v, n_pend, &rep);
+		auditq_free(&aq);
+		for (i = 0; i < n_pend; i++)
+			item_clear(&v[i]);
+		free(v);
+	} else {
+		recall_ledger_load(&job);
+		if (recall_held(&job, pend, n_pend, &rep) == 0)
+			recall_recipients(&job, pend, n_pend, &rep);
+		ledger_message_free(&job.lm);
+		xfree(&job.ledger_error);
+	}
+	free(where);
+	report_clear(&rep);
+
+	/*
+	 * A pending row whose copy was decided under another copy_addr this
+	 * time (the ledger knows the copy now) is replaced, not kept.
+	 */
+	p[1] = t0;
+	if (db_exec(env->db, "DELETE FROM recall_outcome WHERE request_id = $1 "
+	    "AND outcome = 'pending' AND decided_at < $2::timestamptz "
+	    "AND (recipient, copy_addr) NOT IN (SELECT recipient, copy_addr "
+	    "FROM recall_outcome WHERE request_id = $1 AND decided_at >= "
+	    "$2::timestamptz) AND recipient IN (SELECT recipient FROM "
+	    "recall_outcome WHERE request_id = $1 AND decided_at >= "
+	    "$2::timestamptz)", 2, p, NULL, &err) < 0)
+		goto dberror_job;
+	if (records_load_report(env->db, id, &rep, &err) < 0)
+		goto dberror_job;
+	still_pending = false;
+	for (i = 0; i < rep.n_copies; i++)
+		still_pending = still_pending
+		    || rep.copies[i].outcome == OUTCOME_PENDING;
+	if (records_request_finish(env->db, id, request_status_name(rep.status),
+	    &err) < 0)
+		goto dberror_job;
+	log_info("request %lld: after the retry: %s%s", id,
+	    request_status_name(rep.status), still_pending ? " (pending)" : "");
+	/* The final report, once: a request left pending is not picked up
+	 * again, and the lock keeps other hosts out meanwhile. */
+	if (!still_pending)
+		mailreport_send(env, "recalld", &m, &rep, report_to);
+	report_clear(&rep);
+	recall_tokens_free(&job.tokens, job.n_tokens);
+	records_recipients_free(&all, n_all);
+	free(pend);
+	records_message_clear(&m);
+	free(t0);
+	free(report_to);
+	return 0;
+
+dberror_job:
+	report_clear(&rep);
+	recall_tokens_free(&job.tokens, job.n_tokens);
+	free(pend);
+dberror:
+	log_warnx("request %lld: retry: %s", id, err);
+	free(err);
+	records_recipients_free(&all, n_all);
+	records_message_clear(&m);
+	free(t0);
+	free(report_to);
+	return -1;
+}
+
+void
+recall_retry_tick(const struct recall_env *env)
+{
+	struct db_result *r;
+	char maxage[24], *err = NULL;
+	const char *p[1] = { maxage };
+	int i;
+
+	if (env->db == NULL)
+		return;
+	snprintf(maxage, sizeof(maxage), "%ld", env->cfg->policy.max_age);
+	/*
+	 * Real, finished requests with a pending copy, of a message younger
+	 * than policy.max_age, whose backoff has passed: wait half the time
+	 * the request has been pending, at least RECALL_RETRY_MIN and at most
+	 * RECALL_RETRY_MAX seconds since the copy was last decided.
+	 */
+	r = db_query(env->db, "SELECT q.id, q.recall_id FROM recall_request q "
+	    "JOIN messages m ON m.recall_id = q.recall_id "
+	    "WHERE NOT q.dry_run AND q.status IS NOT NULL "
+	    "AND m.submitted_at > now() - make_interval(secs => $1::bigint) "
+	    "AND EXISTS (SELECT 1 FROM recall_outcome o "
+	    " WHERE o.request_id = q.id AND o.outcome = 'pending' "
+	    " AND now() - o.decided_at >= greatest(interval '"
+	    RECALL_RETRY_MIN " seconds', least(interval '" RECALL_RETRY_MAX
+	    " seconds', (o.decided_at - q.requested_at) / 2))) "
+	    "ORDER BY q.id LIMIT " RECALL_RETRY_BATCH, 1, p, &err);
+	if (r == NULL) {
+		log_warnx("retry of pending copies: %s", err);
+		free(err);
+		return;
+	}
+	for (i = 0; i < db_rows(r); i++) {
+		long long id = strtoll(db_str(r, i, 0), NULL, 10);
+		const char *rid = db_str(r, i, 1);
+		bool locked = false;
+
+		/* The lock recallctl recall takes: one host, one recall. */
+		if (records_try_lock(env->db, rid, &locked, &err) < 0) {
+			log_warnx("retry of request %lld: %s", id, err);
+			xfree(&err);
+			continue;
+		}
+		if (!locked)
+			continue;	/* another recalld (or a recall) has it */
+		(void)retry_request(env, id, rid);
+		records_unlock(env->db, rid);
+	}
+	db_result_free(&r);
 }
 
 /* ---- trace --------------------------------------------------------------- */

@@ -20,8 +20,10 @@
  * the recall ids to use instead: acting on a guess could remove the wrong
  * mail.
  *
- * Blocking: a request runs to its end (doveadm and SQL calls in turn);
- * recalld serves one request at a time.
+ * Blocking: a request runs to its end; recalld serves one request at a
+ * time.  Within it, copies are handled in chunks and phases (recall.c),
+ * each phase one batch of doveadm commands with several HTTP requests in
+ * flight (store.h, struct store_batch) or one SQL transaction.
  *
  * Ownership: the env is borrowed; the report is filled for the caller
  * (report_clear()); *error_r is heap.
@@ -77,6 +79,29 @@ int recall_trace(const struct recall_env *env,
 void recall_audit_refusal(const struct recall_env *env, const char *actor,
     const struct request *req, const char *recall_id, const char *relayed_by,
     const char *why);
+
+/*
+ * Retry pending copies (SPEC: "pending ... retried"); recalld calls it
+ * every RECALL_RETRY_TICK seconds.  A real request with a pending copy is
+ * decided again, for its pending recipients only, while its message is
+ * younger than policy.max_age, with a backoff: half the time the request
+ * has been pending since the copy was last decided, at least
+ * RECALL_RETRY_MIN and at most RECALL_RETRY_MAX seconds.  Several recalld
+ * hosts share the work safely: a request is taken under its message's
+ * advisory lock (the one recallctl recall takes; a busy one is skipped)
+ * and re-checked under it.  Each retry is audited ("retry", then the
+ * decisions), the outcome rows and the request status are updated, and
+ * when no copy is pending any more the final report is mailed (once: the
+ * request is not picked up again).  A held message whose deletion was not
+ * confirmed in time (held.h) becomes held-recalled once the MTA host
+ * confirms it.  Blocking like a recall; at most RECALL_RETRY_BATCH
+ * requests per call.
+ */
+#define RECALL_RETRY_TICK 10
+#define RECALL_RETRY_MIN "30"
+#define RECALL_RETRY_MAX "900"
+#define RECALL_RETRY_BATCH "20"
+void recall_retry_tick(const struct recall_env *env);
 
 /*
  * The tokens of recall id under every key (newest first): the token is

@@ -7,13 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
 #include "records.h"
 #include "xalloc.h"
-
-/* RFC 3339 in UTC, as SQL. */
-#define SQL_RFC3339(col) \
-	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 void
 records_message_clear(struct records_message *m)
@@ -184,7 +179,7 @@ records_prior_recall(struct db *db, const char *recall_id,
 	int found;
 
 	*at_r = NULL;
-	r = db_query(db, "SELECT r.id, " SQL_RFC3339("o.decided_at")
+	r = db_query(db, "SELECT r.id, " DB_SQL_RFC3339("o.decided_at")
 	    " FROM recall_outcome o JOIN recall_request r ON r.id = o.request_id"
 	    " WHERE r.recall_id = $1 AND o.recipient = $2 AND NOT r.dry_run"
 	    " AND o.outcome = 'recalled' ORDER BY o.decided_at DESC LIMIT 1",
@@ -232,7 +227,11 @@ records_outcome_add(struct db *db, long long request_id,
 	snprintf(id, sizeof(id), "%lld", request_id);
 	r = db_query(db, "INSERT INTO recall_outcome (request_id, recipient, "
 	    "copy_addr, outcome, reason) VALUES ($1, $2, $3, $4, $5) "
-	    "RETURNING " SQL_RFC3339("decided_at"), 5, params, error_r);
+	    /* A retry of a pending copy decides it again (recall_retry). */
+	    "ON CONFLICT (request_id, recipient, copy_addr) DO UPDATE SET "
+	    "outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, "
+	    "decided_at = now() "
+	    "RETURNING " DB_SQL_RFC3339("decided_at"), 5, params, error_r);
 	if (r == NULL)
 		return -1;
 	*at_r = xstrdup(db_str(r, 0, 0));
@@ -264,12 +263,7 @@ records_quarantine_add(struct db *db, const struct records_quarantine *q,
 	snprintf(req, sizeof(req), "%lld", q->request_id);
 	snprintf(uid, sizeof(uid), "%lu", q->uid);
 	snprintf(days, sizeof(days), "%ld", q->days);
-	/* bytea in hex input format: "\x" and two digits a byte. */
-	/* @UNSAFE: 2 bytes per input byte, "\x" and the NUL. */
-	hex = xmalloc(2 * q->len + 3);
-	hex[0] = '\\';
-	hex[1] = 'x';
-	crypto_hex((const unsigned char *)q->message, q->len, hex + 2);
+	hex = db_bytea_encode(q->message, q->len);
 	params[0] = req;
 	params[1] = q->recipient;
 	params[2] = q->copy_addr;
@@ -373,7 +367,7 @@ records_load_report(struct db *db, long long id, struct report *rep,
 	db_result_free(&r);
 
 	r = db_query(db, "SELECT recipient, copy_addr, outcome, reason, "
-	    SQL_RFC3339("decided_at") " FROM recall_outcome "
+	    DB_SQL_RFC3339("decided_at") " FROM recall_outcome "
 	    "WHERE request_id = $1 ORDER BY recipient, copy_addr",
 	    1, params, error_r);
 	if (r == NULL)

@@ -2,8 +2,10 @@
  * store - the mailbox store (Dovecot) through the doveadm HTTP API.
  *
  * The only file that uses libcurl.  A struct store holds one curl handle
- * (connection reuse), the API URL and the Authorization header built from
- * store.doveadm_key_file.  It is used by one thread at a time.
+ * for single commands and a curl multi handle with STORE_BATCH_PARALLEL
+ * easy handles for batches (connections reused across calls), the API URL
+ * and the Authorization header built from store.doveadm_key_file.  It is
+ * used by one thread at a time.
  *
  * Every operation names the Dovecot user (store.dovecot_user expanded for
  * the recipient) and returns a store_status; on anything but STORE_OK,
@@ -19,6 +21,20 @@
 #include "store_api.h"
 
 struct store;
+
+/*
+ * Batches: commands for many copies in few HTTP requests.
+ * STORE_BATCH_CMDS commands go in one POST (fewer when their answers are
+ * expected to exceed STORE_BATCH_BYTES), and STORE_BATCH_PARALLEL POSTs
+ * are in flight at once (curl multi): Dovecot serves each connection in
+ * its own doveadm process (service doveadm, process_limit; see
+ * docs/dovecot.md).  Measured on the lab (bench/recall): one doveadm
+ * command costs ~4 ms of Dovecot CPU alone, ~2 ms each with 4 in flight on
+ * 2 cores; the HTTP round trip itself is what batching saves.
+ */
+#define STORE_BATCH_CMDS 100
+#define STORE_BATCH_BYTES (64ULL * 1024 * 1024)
+#define STORE_BATCH_PARALLEL 8
 
 /*
  * Read the key (first line of store.doveadm_key_file; the file must not be
@@ -80,5 +96,49 @@ enum store_status store_save(struct store *st, const char *user,
 enum store_status store_flags_add(struct store *st, const char *user,
     const char *mailbox, unsigned long uid, const char *const *flags,
     size_t n_flags, char **error_r);
+
+/*
+ * A batch: add operations (each returns its index), run them all with
+ * store_batch_run(), then read each result by its index.  An operation's
+ * commands always travel in one POST, in the order added, and Dovecot runs
+ * the commands of one POST in order.  Memory: every answer is kept until
+ * store_batch_free(), so callers bound a batch (recall.c works in chunks).
+ * Used by one thread; the struct store must outlive the batch.
+ */
+struct store_batch;
+
+struct store_batch *store_batch_new(struct store *st);
+void store_batch_free(struct store_batch **b);
+
+/* store_find() as a batch operation; with_text also fetches each copy's
+ * full text (store_copy.text); size_hint: the expected text size. */
+size_t store_batch_find(struct store_batch *b, const char *user,
+    const char *const *tokens, size_t n_tokens, bool with_text,
+    unsigned long long size_hint);
+/* store_fetch_text() as a batch operation (size_hint: expected size). */
+size_t store_batch_text(struct store_batch *b, const char *user,
+    const char *mailbox, unsigned long uid, unsigned long long size_hint);
+/*
+ * store_expunge() under each token, then, in the same POST, the look
+ * again (store_lookup() under every token): its copies are what is still
+ * there.  Any failed command makes the operation fail.
+ */
+size_t store_batch_expunge(struct store_batch *b, const char *user,
+    const char *mailbox, unsigned long uid, const char *const *tokens,
+    size_t n_tokens, bool only_unseen);
+
+/* Send every operation and wait for every answer.  Once per batch. */
+void store_batch_run(struct store_batch *b);
+
+/*
+ * The result of a find or expunge operation: its copies are moved to
+ * *out (store_copies_free()), or a status with *error_r (heap).
+ */
+enum store_status store_batch_copies(struct store_batch *b, size_t index,
+    struct store_copies *out, char **error_r);
+/* The result of a text operation, as store_fetch_text(). */
+enum store_status store_batch_text_result(struct store_batch *b,
+    size_t index, char **text_r, size_t *len_r, bool *exact_r,
+    char **error_r);
 
 #endif

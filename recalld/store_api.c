@@ -20,6 +20,7 @@ store_copies_free(struct store_copies *c)
 		free(c->v[i].mailbox);
 		free(c->v[i].guid);
 		free(c->v[i].flags);
+		free(c->v[i].text);
 	}
 	free(c->v);
 	c->v = NULL;
@@ -65,37 +66,24 @@ store_api_command(const char *cmd, const char *user,
 }
 
 /*
- * Parse body and return the rows of the response to tag (borrowed from
- * *root_r, which the caller json_decref()s), or NULL with a status.
+ * The rows of one answer item [kind, params, tag] to tag (borrowed from
+ * item), or a status with *error_r.
  */
 static enum store_status
-envelope(const char *body, size_t len, const char *tag, json_t **root_r,
-    json_t **rows_r, char **error_r)
+item_envelope(json_t *item, const char *tag, json_t **rows_r,
+    char **error_r)
 {
-	json_error_t jerr;
-	json_t *root, *item, *params;
+	json_t *params;
 	const char *kind, *gottag;
 
-	*root_r = NULL;
 	*rows_r = NULL;
-	/* A message may hold NUL bytes; Dovecot sends them as \u0000. */
-	root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
-	if (root == NULL) {
-		*error_r = xasprintf("doveadm API: bad JSON answer: %s",
-		    jerr.text);
-		return STORE_FAILED;
-	}
-	if (!json_is_array(root) || json_array_size(root) != 1
-	    || !json_is_array(item = json_array_get(root, 0))
-	    || json_array_size(item) != 3
+	if (!json_is_array(item) || json_array_size(item) != 3
 	    || (kind = json_string_value(json_array_get(item, 0))) == NULL
 	    || (gottag = json_string_value(json_array_get(item, 2))) == NULL) {
-		json_decref(root);
 		*error_r = xstrdup("doveadm API: unexpected answer shape");
 		return STORE_FAILED;
 	}
 	if (strcmp(gottag, tag) != 0) {
-		json_decref(root);
 		*error_r = xstrdup("doveadm API: answer to another command");
 		return STORE_FAILED;
 	}
@@ -107,23 +95,72 @@ envelope(const char *body, size_t len, const char *tag, json_t **root_r,
 		    "type"));
 
 		if (code == STORE_EXIT_NOUSER) {
-			json_decref(root);
 			*error_r = xstrdup("no such user");
 			return STORE_NO_USER;
 		}
 		*error_r = xasprintf("doveadm API: error %s %lld",
 		    type != NULL ? type : "?", (long long)code);
-		json_decref(root);	/* type points into root */
 		/* EX_TEMPFAIL: the store says try again later. */
 		return code == 75 ? STORE_UNAVAILABLE : STORE_FAILED;
 	}
 	if (strcmp(kind, "doveadmResponse") != 0 || !json_is_array(params)) {
-		json_decref(root);
 		*error_r = xstrdup("doveadm API: unexpected answer kind");
 		return STORE_FAILED;
 	}
-	*root_r = root;
 	*rows_r = params;
+	return STORE_OK;
+}
+
+enum store_status
+store_api_parse_batch(const char *body, size_t len, json_t **root_r,
+    char **error_r)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	*root_r = NULL;
+	/* A message may hold NUL bytes; Dovecot sends them as \u0000. */
+	root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
+	if (root == NULL) {
+		*error_r = xasprintf("doveadm API: bad JSON answer: %s",
+		    jerr.text);
+		return STORE_FAILED;
+	}
+	if (!json_is_array(root)) {
+		json_decref(root);
+		*error_r = xstrdup("doveadm API: unexpected answer shape");
+		return STORE_FAILED;
+	}
+	*root_r = root;
+	return STORE_OK;
+}
+
+/*
+ * Parse body and return the rows of the response to tag (borrowed from
+ * *root_r, which the caller json_decref()s), or NULL with a status.
+ */
+static enum store_status
+envelope(const char *body, size_t len, const char *tag, json_t **root_r,
+    json_t **rows_r, char **error_r)
+{
+	json_t *root;
+	enum store_status st;
+
+	*root_r = NULL;
+	*rows_r = NULL;
+	if ((st = store_api_parse_batch(body, len, &root, error_r)) != STORE_OK)
+		return st;
+	if (json_array_size(root) != 1) {
+		json_decref(root);
+		*error_r = xstrdup("doveadm API: unexpected answer shape");
+		return STORE_FAILED;
+	}
+	st = item_envelope(json_array_get(root, 0), tag, rows_r, error_r);
+	if (st != STORE_OK) {
+		json_decref(root);
+		return st;
+	}
+	*root_r = root;
 	return STORE_OK;
 }
 
@@ -201,20 +238,30 @@ parse_uid(const char *s, unsigned long *uid_r)
 	return 0;
 }
 
-enum store_status
-store_api_parse_copies(const char *body, size_t len, const char *tag,
-    const char *const *tokens, size_t n_tokens, struct store_copies *out,
-    char **error_r)
+/* size.physical ("197"), or 0 when absent or malformed. */
+static unsigned long long
+size_value(const char *s)
 {
-	json_t *root, *rows, *row;
-	enum store_status st;
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0' ? v : 0;
+}
+
+/* Append the rows of a fetch answer that carry one of tokens to out. */
+static enum store_status
+rows_to_copies(json_t *rows, const char *const *tokens, size_t n_tokens,
+    struct store_copies *out, char **error_r)
+{
+	json_t *row, *text;
 	size_t i, k;
 
-	st = envelope(body, len, tag, &root, &rows, error_r);
-	if (st != STORE_OK)
-		return st;
 	json_array_foreach(rows, i, row) {
-		const char *mailbox, *uid, *flags, *hdr, *guid;
+		const char *mailbox, *uid, *flags, *hdr, *guid, *size;
 		struct store_copy *c;
 		unsigned long uidv;
 
@@ -223,9 +270,10 @@ store_api_parse_copies(const char *body, size_t len, const char *tag,
 		flags = json_string_value(json_object_get(row, "flags"));
 		hdr = json_string_value(json_object_get(row, "hdr.x-recall-id"));
 		guid = json_string_value(json_object_get(row, "guid"));
+		size = json_string_value(json_object_get(row, "size.physical"));
+		text = json_object_get(row, "text");
 		if (mailbox == NULL || flags == NULL || hdr == NULL
 		    || parse_uid(uid, &uidv) < 0) {
-			json_decref(root);
 			*error_r = xstrdup("doveadm API: fetch row without "
 			    "mailbox, uid, flags or hdr.x-recall-id");
 			return STORE_FAILED;
@@ -244,41 +292,80 @@ store_api_parse_copies(const char *body, size_t len, const char *tag,
 			continue;
 		out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
 		c = &out->v[out->n++];
+		memset(c, 0, sizeof(*c));
 		c->mailbox = xstrdup(mailbox);
 		c->uid = uidv;
 		c->guid = xstrdup(guid != NULL ? guid : "");
 		c->flags = xstrdup(flags);
 		c->seen = store_flags_seen(flags);
+		c->size = size_value(size);
+		if (json_is_string(text)) {
+			c->text_len = json_string_length(text);
+			c->text = xmalloc(c->text_len + 1);
+			memcpy(c->text, json_string_value(text), c->text_len);
+			c->text[c->text_len] = '\0';
+			c->text_exact = size != NULL && c->size == c->text_len;
+		}
 	}
-	json_decref(root);
 	return STORE_OK;
 }
 
 enum store_status
-store_api_parse_text(const char *body, size_t len, const char *tag,
-    char **text_r, size_t *len_r, bool *exact_r, char **error_r)
+store_api_item_copies(json_t *item, const char *tag,
+    const char *const *tokens, size_t n_tokens, struct store_copies *out,
+    char **error_r)
 {
-	json_t *root, *rows, *row, *text;
+	json_t *rows;
+	enum store_status st;
+
+	if ((st = item_envelope(item, tag, &rows, error_r)) != STORE_OK)
+		return st;
+	return rows_to_copies(rows, tokens, n_tokens, out, error_r);
+}
+
+enum store_status
+store_api_item_check(json_t *item, const char *tag, char **error_r)
+{
+	json_t *rows;
+
+	return item_envelope(item, tag, &rows, error_r);
+}
+
+enum store_status
+store_api_parse_copies(const char *body, size_t len, const char *tag,
+    const char *const *tokens, size_t n_tokens, struct store_copies *out,
+    char **error_r)
+{
+	json_t *root, *rows;
+	enum store_status st;
+
+	st = envelope(body, len, tag, &root, &rows, error_r);
+	if (st != STORE_OK)
+		return st;
+	st = rows_to_copies(rows, tokens, n_tokens, out, error_r);
+	json_decref(root);
+	return st;
+}
+
+enum store_status
+store_api_item_text(json_t *item, const char *tag, char **text_r,
+    size_t *len_r, bool *exact_r, char **error_r)
+{
+	json_t *rows, *row, *text;
 	enum store_status st;
 	const char *size;
 	size_t tlen;
-	char *end;
-	unsigned long long phys;
 
 	*text_r = NULL;
 	*len_r = 0;
 	*exact_r = false;
-	st = envelope(body, len, tag, &root, &rows, error_r);
-	if (st != STORE_OK)
+	if ((st = item_envelope(item, tag, &rows, error_r)) != STORE_OK)
 		return st;
-	if (json_array_size(rows) == 0) {
-		json_decref(root);
+	if (json_array_size(rows) == 0)
 		return STORE_OK;
-	}
 	row = json_array_get(rows, 0);
 	text = json_object_get(row, "text");
 	if (!json_is_string(text)) {
-		json_decref(root);
 		*error_r = xstrdup("doveadm API: fetch row without text");
 		return STORE_FAILED;
 	}
@@ -288,11 +375,25 @@ store_api_parse_text(const char *body, size_t len, const char *tag,
 	(*text_r)[tlen] = '\0';
 	*len_r = tlen;
 	size = json_string_value(json_object_get(row, "size.physical"));
-	if (size != NULL && isdigit((unsigned char)*size)) {
-		errno = 0;
-		phys = strtoull(size, &end, 10);
-		*exact_r = errno == 0 && *end == '\0' && phys == tlen;
-	}
-	json_decref(root);
+	*exact_r = size != NULL && size_value(size) == tlen;
 	return STORE_OK;
+}
+
+enum store_status
+store_api_parse_text(const char *body, size_t len, const char *tag,
+    char **text_r, size_t *len_r, bool *exact_r, char **error_r)
+{
+	json_t *root, *rows;
+	enum store_status st;
+
+	*text_r = NULL;
+	*len_r = 0;
+	*exact_r = false;
+	st = envelope(body, len, tag, &root, &rows, error_r);
+	if (st != STORE_OK)
+		return st;
+	st = store_api_item_text(json_array_get(root, 0), tag, text_r, len_r,
+	    exact_r, error_r);
+	json_decref(root);
+	return st;
 }

@@ -20,6 +20,7 @@
 #ifndef RECALL_STORE_API_H
 #define RECALL_STORE_API_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -39,6 +40,11 @@ struct store_copy {
 	char *guid;	/* may be "" */
 	char *flags;	/* "\\Seen \\Recent" */
 	bool seen;
+	unsigned long long size;	/* size.physical, 0 when not fetched */
+	/* The full text when the fetch asked for it, else NULL. */
+	char *text;
+	size_t text_len;
+	bool text_exact;	/* text_len == size (see parse_text below) */
 };
 
 struct store_copies {
@@ -82,6 +88,23 @@ enum store_status store_api_parse_copies(const char *body, size_t len,
 enum store_status store_api_parse_text(const char *body, size_t len,
     const char *tag, char **text_r, size_t *len_r, bool *exact_r,
     char **error_r);
+
+/*
+ * Batches: one POST carries many commands, [[cmd, params, tag], ...], and
+ * the answer holds one item per command, matched by tag.
+ * store_api_parse_batch() loads the answer array (*root_r, the caller
+ * json_decref()s it); the item parsers below read one item each, with
+ * the same rules and errors as the one-command parsers above.
+ */
+enum store_status store_api_parse_batch(const char *body, size_t len,
+    json_t **root_r, char **error_r);
+enum store_status store_api_item_check(json_t *item, const char *tag,
+    char **error_r);
+enum store_status store_api_item_copies(json_t *item, const char *tag,
+    const char *const *tokens, size_t n_tokens, struct store_copies *out,
+    char **error_r);
+enum store_status store_api_item_text(json_t *item, const char *tag,
+    char **text_r, size_t *len_r, bool *exact_r, char **error_r);
 
 /* Is "\\Seen" among the space-separated IMAP flags? */
 bool store_flags_seen(const char *flags);

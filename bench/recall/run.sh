@@ -14,7 +14,8 @@
 #            (target: flat, ratio near 1).
 #
 # usage: bench/recall/run.sh [copies] [latency]   (default: both)
-# Environment: N (copies, default 10000), ROWS1 (1000000), ROWS2
+# Environment: N (copies, default 10000), BASE (copies of the baseline
+# recall in the same run, 200), ROWS1 (1000000), ROWS2
 # (10000000), RUNS (latency lookups per size, 200).  Root; starts its own
 # lab (tests/lab/lab.sh) with LAB_EXTRA_USERS=N and stops it at the end.
 set -u
@@ -57,8 +58,10 @@ ctl() { "$BUILD/bin/recallctl" -c "$RECALL_CONF" "$@"; }
 # One message to N recipients, by the lab's sendmail (no SMTP recipient
 # limit); returns when every copy is delivered.
 send_many() {
-	local n=$1 subject=$2 msgid t0
+	local n=$1 subject=$2 msgid t0 before
 	msgid="<bench.$(date +%s%N)@example.test>"
+	before=$(grep -F 'relay=' "$MAILLOG" | grep -F "status=sent" |
+	    grep -c "to=<u[0-9]*@example.test>")
 	t0=$(now)
 	{
 		printf 'From: alice@example.test\nSubject: %s\nMessage-ID: %s\n\nbench\n' \
@@ -68,16 +71,19 @@ send_many() {
 	local want=$n got=0 i=0
 	while [ "$got" -lt "$want" ] && [ $i -lt 3000 ]; do
 		sleep 0.2
-		got=$(grep -F 'relay=' "$MAILLOG" | grep -F "status=sent" |
-		    grep -c "to=<u[0-9]*@example.test>")
+		got=$(( $(grep -F 'relay=' "$MAILLOG" | grep -F "status=sent" |
+		    grep -c "to=<u[0-9]*@example.test>") - before ))
 		i=$((i + 1))
 	done
 	echo "# delivered $got/$want copies by LMTP in $(printf %.1f "$(since "$t0")") s" >&2
 	MSGID=$msgid
 }
 
-if [[ " $phases " == *" copies "* ]]; then
-	send_many "$N" "bench recall"
+# recall_one N LABEL: send one message to N mailboxes (u00001.. after
+# OFFSET), recall it, print copies/s; RATE gets the copies/s.
+recall_one() {
+	local n=$1 label=$2 t0 t rc recalled other left u
+	send_many "$n" "bench recall $label"
 	sleep 2		# recalld follows the logs every second
 	t0=$(now)
 	ctl --json recall "$MSGID" > "$work/out.json"
@@ -86,14 +92,26 @@ if [[ " $phases " == *" copies "* ]]; then
 	recalled=$(jq '[.copies[] | select(.outcome == "recalled")] | length' "$work/out.json")
 	other=$(jq -r '[.copies[] | select(.outcome != "recalled") | .outcome] | group_by(.) | map("\(.[0])=\(length)") | join(" ")' "$work/out.json")
 	left=0
-	for u in u00001 u$(printf %05d $((N / 2))) u$(printf %05d "$N"); do
+	for u in u00001 u$(printf %05d $(( (n + 1) / 2))) u$(printf %05d "$n"); do
 		c=$(doveadm -c "$DOVECOT_CONF" search -u "$u" mailbox '*' all 2>/dev/null | grep -c .)
 		left=$((left + c))
 	done
-	printf 'recall   %d copies: %d recalled%s in %.2f s = %.0f copies/s (exit %d; target <= 10 s)\n' \
-	    "$N" "$recalled" "${other:+, $other}" "$t" "$(echo "$recalled / $t" | bc -l)" "$rc"
+	RATE=$(echo "$recalled / $t" | bc -l)
+	printf 'recall   %-8s %d copies: %d recalled%s in %.2f s = %.0f copies/s (exit %d)\n' \
+	    "$label" "$n" "$recalled" "${other:+, $other}" "$t" "$RATE" "$rc"
 	echo "# copies left in 3 sampled mailboxes (want 0): $left"
-	[ "$(echo "$t <= 10" | bc)" = 1 ] || echo "# above the 10 s target"
+}
+
+if [[ " $phases " == *" copies "* ]]; then
+	# The baseline in the same run: a small recall (BASE copies, default
+	# 200), then the large one; the ratio shows how the rate scales.
+	BASE=${BASE:-200}
+	recall_one "$BASE" baseline
+	base_rate=$RATE
+	recall_one "$N" target
+	printf 'recall   ratio copies/s at N=%d / N=%d: %.2f\n' "$N" "$BASE" \
+	    "$(echo "$RATE / $base_rate" | bc -l)"
+	[ "$(echo "$N / $RATE <= 10" | bc)" = 1 ] || echo "# above the 10 s target for $N copies"
 fi
 
 if [[ " $phases " == *" latency "* ]]; then

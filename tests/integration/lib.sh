@@ -149,6 +149,7 @@ lab_restart() {
 # server's last reply); returns swaks's exit code (0 = queued).
 send_mail() {
 	local from=$1 to="" quiet=0 out rc subject="lab test" port=$SMTP_PORT
+	local inside=1
 	local -a args=()
 	shift
 	MSGID="<lab.$(date +%s%N).$RANDOM@example.test>"
@@ -157,7 +158,9 @@ send_mail() {
 		--auth) args+=(--xclient-login "$2"); shift 2 ;;
 		--sasl) args+=(--auth PLAIN --auth-user "$2" --auth-password "${2%%@*}pw")
 			shift 2 ;;
-		--from-ip) args+=(--local-interface "$2"); shift 2 ;;
+		--from-ip) args+=(--local-interface "$2")
+			[ "$2" = 127.0.0.1 ] || inside=0
+			shift 2 ;;
 		--header) args+=(--header "$2"); shift 2 ;;
 		--subject) subject=$2; shift 2 ;;
 		--body) args+=(--body "$2"); shift 2 ;;
@@ -166,6 +169,7 @@ send_mail() {
 		--port) port=$2; shift 2 ;;
 		--quiet) quiet=1; shift ;;
 		-*) echo "# send_mail: unknown option $1" >&2; return 64 ;;
+		recall@*) to="${to:+$to,}$1"; inside=0; shift ;;
 		*) to="${to:+$to,}$1"; shift ;;
 		esac
 	done
@@ -184,11 +188,31 @@ send_mail() {
 	if [ -n "${LAB:-}" ] && [ -d "$LAB/log" ]; then
 		printf '%s\n' "$out" >> "$LAB/log/swaks.log"
 	fi
+	# Inside mail is recorded by the milter's writer a moment after the
+	# SMTP dialogue ends; a test that recalls at once must find it.
+	if [ $rc -eq 0 ] && [ "$inside" = 1 ] && [ "${LAB_MILTER:-0}" = 1 ]; then
+		wait_recorded "$MSGID" 10 || true
+	fi
 	if [ $rc -ne 0 ] && [ $quiet = 0 ]; then
 		diag "send_mail $from -> $to: swaks exit $rc"
 		printf '%s\n' "$out" | grep -E '^(<|\*\*\*)' | tail -n 8 | diag
 	fi
 	return $rc
+}
+
+# wait_recorded MSGID [SECONDS]: until the milter's record of MSGID is in
+# PostgreSQL (default 10 s).
+wait_recorded() {
+	local n=$(( ${2:-10} * 10 ))
+	while [ $n -gt 0 ]; do
+		[ "$(echo "SELECT count(*) FROM messages WHERE message_id = :'id'" |
+		    psql -X -At -h "$PGHOST" -U postgres -d recall -v id="$1" \
+		    2>/dev/null)" != 0 ] && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	diag "wait_recorded: $1 is not recorded after ${2:-10} s"
+	return 1
 }
 
 # sendmail_lab ARGS...: the lab's sendmail(1) (local submission), message on

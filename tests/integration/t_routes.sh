@@ -19,17 +19,12 @@ lab_start
 OUT=$LAB/log/t_routes_out
 ERR=$LAB/log/t_routes_err
 
-ctl() {
-	recallctl_lab "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "recallctl $* -> exit $RC"
-}
-
 # outcomes RECIPIENT: that recipient's outcomes in $OUT, sorted, one line.
 outcomes() {
 	jq -r --arg r "$1" '[.copies[] | select(.recipient == $r) | .outcome] | sort | join(" ")' "$OUT"
 }
-reason_of() {
+# reasons_of RECIPIENT: all that recipient's reasons in $OUT, " | " between.
+reasons_of() {
 	jq -r --arg r "$1" '[.copies[] | select(.recipient == $r) | .reason] | join(" | ")' "$OUT"
 }
 
@@ -80,7 +75,7 @@ check "pop3 retr: dry run says left-pop3" test "$(outcomes bob@example.test)" = 
 ctl --json recall "$M"
 check "pop3 retr: left-pop3" test "$(outcomes bob@example.test)" = left-pop3
 check "pop3 retr: reason names POP3 and the address" \
-    eval "reason_of bob@example.test | grep -q 'POP3 from 127.0.0.2'"
+    eval "reasons_of bob@example.test | grep -q 'POP3 from 127.0.0.2'"
 check "pop3 retr: the copy stays" test "$(mail_count bob)" = 1
 
 # ---- 2. POP3 TOP + DELE (fetchmail nokeep), one session ---------------------
@@ -128,7 +123,7 @@ wait_more "$OPENED.*imap:fetch_body" "$n"
 ctl --json recall "$M"
 check "imap body[]: left-imap (before read)" test "$(outcomes dave@example.test)" = left-imap
 check "imap body[]: reason names IMAP and 127.0.0.2" \
-    eval "reason_of dave@example.test | grep -q 'IMAP from 127.0.0.2'"
+    eval "reasons_of dave@example.test | grep -q 'IMAP from 127.0.0.2'"
 
 # ---- 4. IMAP BODY.PEEK[] from a desktop address ------------------------------
 deliver erin@example.test --subject "routes imap peek"
@@ -155,7 +150,7 @@ wait_more "$OPENED.*imap:fetch_body" "$n"
 ctl --json recall "$M"
 check "sync gateway: left-mobile" test "$(outcomes alice@example.test)" = left-mobile
 check "sync gateway: reason names the gateway" \
-    eval "reason_of alice@example.test | grep -q 'mobile device through 127.0.0.3'"
+    eval "reasons_of alice@example.test | grep -q 'mobile device through 127.0.0.3'"
 
 # ---- 6. webmail only peeks: still recalled -------------------------------------
 deliver bob@example.test --subject "routes webmail peek"
@@ -194,7 +189,7 @@ check "forward: dry run says left-forwarded" test "$(outcomes fwd@example.test)"
 ctl --json recall "$M"
 check "forward: left-forwarded" test "$(outcomes fwd@example.test)" = left-forwarded
 check "forward: reason names outside@ext.test" \
-    eval "reason_of fwd@example.test | grep -q 'outside@ext.test'"
+    eval "reasons_of fwd@example.test | grep -q 'outside@ext.test'"
 
 # ---- 9. alias fanning out to two local mailboxes -----------------------------------
 deliver team@example.test --subject "routes team"
@@ -209,7 +204,7 @@ check "fan-out: two copies, both recalled" \
     test "$(outcomes team@example.test)" = "recalled recalled"
 check "fan-out: complete (exit 0)" test "$RC" = 0
 check "fan-out: each reason names its copy" \
-    eval "reason_of team@example.test | grep -q 'copy for bob@example.test' && reason_of team@example.test | grep -q 'copy for carol@example.test'"
+    eval "reasons_of team@example.test | grep -q 'copy for bob@example.test' && reasons_of team@example.test | grep -q 'copy for carol@example.test'"
 check "fan-out: bob's and carol's copies are gone (doveadm)" \
     test -z "$(uid_of bob "$M")$(uid_of carol "$M")"
 check "fan-out: two outcome rows, keyed by copy" \
@@ -232,7 +227,7 @@ M=$MSGID
 ctl --json recall "$M"
 check "list: left-list" test "$(outcomes all-staff@example.test)" = left-list
 check "list: reason names the list" \
-    eval "reason_of all-staff@example.test | grep -q 'list@lists.example.test'"
+    eval "reasons_of all-staff@example.test | grep -q 'list@lists.example.test'"
 
 # ---- 11. not delivered yet: pending, then recalled on retry ----------------------------
 LMTP=$LAB/dovecot/run/lmtp
@@ -245,15 +240,31 @@ wait_for 15 eval "[ \$(grep -c 'status=deferred' '$MAILLOG') -gt $n ]"
 ctl --json recall "$M"
 check "pending: not delivered yet" test "$(outcomes erin@example.test)" = pending
 check "pending: reason says it will be retried" \
-    eval "reason_of erin@example.test | grep -q 'not delivered yet; will be retried'"
+    eval "reasons_of erin@example.test | grep -q 'not delivered yet; will be retried'"
 check "pending: the request is failed (exit 2)" test "$RC" = 2
 mv "$LMTP.off" "$LMTP"
 postqueue -c "$POSTFIX_CONF" -f
-wait_for 15 test -n "$(uid_of erin "$M")"
-ctl --json recall "$M"
-check "pending: recalling again after delivery recalls it" \
+# recalld retries the pending copy by itself (RECALL_RETRY_MIN = 30 s after
+# the decision, checked every 10 s): no second recallctl recall.
+retried() {
+	ctl --json status "$M" && [ "$(outcomes erin@example.test)" = recalled ]
+}
+wait_for 90 retried
+ctl --json status "$M"
+check "pending: retried by recalld after delivery: recalled" \
     test "$(outcomes erin@example.test)" = recalled
+check "pending: status shows the request complete (exit 0)" \
+    test "$RC" = 0 -a "$(jq -r .status "$OUT")" = complete
 check "pending: the copy is gone (doveadm)" test -z "$(uid_of erin "$M")"
+check "pending: one outcome row for erin (the pending one replaced)" \
+    test "$(jq '[.copies[] | select(.recipient == "erin@example.test")] | length' "$OUT")" = 1
+check "pending: the retry is audited" \
+    test "$(psql_lab "select count(*) from audit_log where action = 'retry'")" -ge 1
+check "pending: the final report is mailed once" \
+    test "$(grep -c "request $(jq -r .request "$OUT"): report mailed" "$LAB/log/recalld.log")" = 2
+ctl --json recall "$M"
+check "pending: recalling again after the retry stays recalled" \
+    test "$(outcomes erin@example.test)" = recalled
 
 # ---- 12. a client with the mailbox selected sees the expunge -----------------------------
 deliver alice@example.test --subject "routes selected"

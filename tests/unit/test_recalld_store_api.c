@@ -254,6 +254,66 @@ test_helpers(void)
 	TEST_END();
 }
 
+/*
+ * A batch answer: one item per command, matched by tag; an error in one
+ * item does not spoil the others; a find with text carries each copy's
+ * text and size.
+ */
+static void
+test_batch(void)
+{
+	const char *tokens[] = { TOK };
+	struct store_copies c = { NULL, 0 };
+	json_t *root = NULL;
+	char *error = NULL, *text = NULL;
+	size_t len = 0;
+	bool exact = false;
+	const char *body =
+	    "[[\"doveadmResponse\",[{\"mailbox\":\"INBOX\",\"uid\":\"7\","
+	    "\"flags\":\"\",\"hdr.x-recall-id\":\"" TOK "\","
+	    "\"size.physical\":\"5\",\"text\":\"Hi\\r\\n.\"}],\"c0\"],"
+	    "[\"error\",{\"type\":\"exitCode\",\"exitCode\":67},\"c1\"],"
+	    "[\"doveadmResponse\",[],\"c2\"],"
+	    "[\"doveadmResponse\",[{\"text\":\"abc\",\"size.physical\":\"4\"}],"
+	    "\"c3\"]]";
+
+	TEST_BEGIN("store_api: a batch answer, item by item");
+	CHECK_INT(store_api_parse_batch(body, strlen(body), &root, &error),
+	    STORE_OK);
+	CHECK_INT(json_array_size(root), 4);
+	CHECK_INT(store_api_item_copies(json_array_get(root, 0), "c0", tokens,
+	    1, &c, &error), STORE_OK);
+	CHECK_INT(c.n, 1);
+	if (c.n == 1) {
+		CHECK_INT(c.v[0].uid, 7);
+		CHECK_INT(c.v[0].size, 5);
+		CHECK_INT(c.v[0].text_len, 5);
+		CHECK(c.v[0].text_exact);
+		CHECK_STR(c.v[0].text, "Hi\r\n.");
+	}
+	CHECK_INT(store_api_item_copies(json_array_get(root, 1), "c1", tokens,
+	    1, &c, &error), STORE_NO_USER);
+	free(error);
+	error = NULL;
+	CHECK_INT(store_api_item_check(json_array_get(root, 2), "c2", &error),
+	    STORE_OK);
+	/* A tag that is not the one asked for is refused. */
+	CHECK_INT(store_api_item_check(json_array_get(root, 2), "c9", &error),
+	    STORE_FAILED);
+	free(error);
+	error = NULL;
+	CHECK_INT(store_api_item_text(json_array_get(root, 3), "c3", &text,
+	    &len, &exact, &error), STORE_OK);
+	CHECK_STR(text, "abc");
+	CHECK(!exact);		/* size.physical 4: altered by the JSON */
+	free(text);
+	store_copies_free(&c);
+	json_decref(root);
+	CHECK_INT(store_api_parse_batch("{}", 2, &root, &error), STORE_FAILED);
+	free(error);
+	TEST_END();
+}
+
 int
 main(void)
 {
@@ -261,5 +321,6 @@ main(void)
 	test_bad_answers();
 	test_text();
 	test_helpers();
+	test_batch();
 	return test_done();
 }
