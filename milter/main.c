@@ -27,6 +27,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "version.h"
 #include "callbacks.h"
 #include "conf.h"
 #include "hold.h"
@@ -34,10 +35,6 @@
 #include "spool.h"
 #include "writer.h"
 #include "xalloc.h"
-
-#ifndef RECALL_VERSION
-#define RECALL_VERSION "0.1"
-#endif
 
 #define MILTER_NAME "recall-milter"
 

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "version.h"
 #include "cfg.h"
 #include "db.h"
 #include "ledger.h"
@@ -44,10 +45,6 @@
 #include "store.h"
 #include "tag.h"
 #include "xalloc.h"
-
-#ifndef RECALL_VERSION
-#define RECALL_VERSION "0.1.0"
-#endif
 
 /* Everything a configuration (re)load produces. */
 struct loaded {

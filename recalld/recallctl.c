@@ -28,16 +28,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "version.h"
 #include "cfg.h"
 #include "proto.h"
 #include "recallctl_fmt.h"
 #include "recallctl_ops.h"
 #include "recallctl_trace.h"
 #include "xalloc.h"
-
-#ifndef RECALL_VERSION
-#define RECALL_VERSION "0.1.0"
-#endif
 
 /* A recall of many copies may take a while; recalld answers at the end. */
 #define CTL_TIMEOUT_MS (15 * 60 * 1000)
