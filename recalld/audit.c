@@ -63,58 +63,10 @@ audit_append(struct db *db, const char *actor, const char *action,
     const char *recall_id, const char *request_id, const char *detail,
     char **error_r)
 {
-	const char *lock[] = { AUDIT_LOCK_KEY };
-	struct db_result *last = NULL, *now = NULL;
-	char hash[AUDIT_HASH_HEX + 1], seq[32];
-	const char *prev = AUDIT_GENESIS;
-	struct audit_row row;
-	long long next = 1;
-	int rc = -1;
+	const struct audit_entry e = { actor, action, recall_id, request_id,
+	    detail };
 
-	if (db_begin(db, error_r) < 0)
-		return -1;
-	/* A SELECT: db_exec() wants a command without a result set. */
-	if ((last = db_query(db, "SELECT pg_advisory_xact_lock($1::bigint)",
-	    1, lock, error_r)) == NULL)
-		goto out;
-	db_result_free(&last);
-	last = db_query(db, "SELECT seq, hash FROM audit_log "
-	    "ORDER BY seq DESC LIMIT 1", 0, NULL, error_r);
-	if (last == NULL)
-		goto out;
-	if (db_rows(last) == 1) {
-		next = strtoll(db_str(last, 0, 0), NULL, 10) + 1;
-		prev = db_str(last, 0, 1);
-	}
-	/* Microseconds, UTC: exactly what timestamptz keeps. */
-	now = db_query(db, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-	    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 0, NULL, error_r);
-	if (now == NULL)
-		goto out;
-	snprintf(seq, sizeof(seq), "%lld", next);
-	row = (struct audit_row){ seq, db_str(now, 0, 0), actor, action,
-	    recall_id, request_id, detail != NULL ? detail : "" };
-	if (audit_hash(prev, &row, hash) < 0) {
-		*error_r = xstrdup("audit: SHA-256 failed");
-		goto out;
-	}
-	{
-		const char *p[] = { row.seq, row.at, row.actor, row.action,
-		    row.recall_id, row.request_id, row.detail, prev, hash };
-
-		if (db_exec(db, "INSERT INTO audit_log (seq, at, actor, action, "
-		    "recall_id, request_id, detail, prev_hash, hash) VALUES "
-		    "($1::bigint, $2::timestamptz, $3, $4, $5, $6::bigint, $7, "
-		    "$8, $9)", 9, p, NULL, error_r) < 0)
-			goto out;
-	}
-	rc = db_commit(db, error_r);
-out:
-	if (rc < 0)
-		db_rollback(db);
-	db_result_free(&last);
-	db_result_free(&now);
-	return rc;
+	return audit_append_many(db, &e, 1, error_r);
 }
 
 static void
