@@ -355,6 +355,17 @@ ctl() {
 	diag "recallctl $* -> exit $RC"
 }
 
+# ctl_as USER ARGS...: like ctl, as the non-root unix user USER (recalld
+# learns the caller from the socket's peer credentials).
+ctl_as() {
+	local u=$1
+	shift
+	runuser -u "$u" -- "${LAB_BIN_DIR:-$REPO/build/bin}/recallctl" \
+	    -c "$RECALL_CONF" "$@" > "$OUT" 2> "$ERR"
+	RC=$?
+	diag "($u) recallctl $* -> exit $RC"
+}
+
 # outcome_of RECIPIENT, reason_of RECIPIENT: that copy's outcome or reason
 # in the recallctl JSON answer in $OUT.
 outcome_of() {

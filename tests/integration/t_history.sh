@@ -7,15 +7,6 @@ lab_start
 
 OUT=$LAB/log/t_hist_out
 ERR=$LAB/log/t_hist_err
-CTL=${LAB_BIN_DIR:-$REPO/build/bin}/recallctl
-# ctl_as USER ARGS...: recallctl as a non-root unix user.
-ctl_as() {
-	local u=$1
-	shift
-	runuser -u "$u" -- "$CTL" -c "$RECALL_CONF" "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "($u) recallctl $* -> exit $RC"
-}
 # A unix user that speaks for rchist@example.test.
 id -u rchist > /dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin rchist 2>/dev/null
 id -u rchist > /dev/null 2>&1 || { not_ok "test user rchist"; exit 1; }

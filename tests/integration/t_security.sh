@@ -10,14 +10,6 @@ lab_start
 
 OUT=$LAB/log/t_sec_out
 ERR=$LAB/log/t_sec_err
-CTL=${LAB_BIN_DIR:-$REPO/build/bin}/recallctl
-ctl_as() {
-	local u=$1
-	shift
-	runuser -u "$u" -- "$CTL" -c "$RECALL_CONF" "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	diag "($u) recallctl $* -> exit $RC"
-}
 alive() { read -r p _ < "$LAB/run/recalld.pid" && kill -0 "$p"; }
 # raw_frame PYTHON-BYTES-EXPR: send that payload as one frame (or raw bytes
 # with RAW=1) to recalld, print the answer payload.
