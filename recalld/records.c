@@ -182,7 +182,12 @@ records_prior_recall(struct db *db, const char *recall_id,
 	r = db_query(db, "SELECT r.id, " DB_SQL_RFC3339("o.decided_at")
 	    " FROM recall_outcome o JOIN recall_request r ON r.id = o.request_id"
 	    " WHERE r.recall_id = $1 AND o.recipient = $2 AND NOT r.dry_run"
-	    " AND o.outcome = 'recalled' ORDER BY o.decided_at DESC LIMIT 1",
+	    " AND o.outcome = 'recalled'"
+	    /* A restored copy is back in the mailbox: that recall is undone. */
+	    " AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE"
+	    "  q.request_id = r.id AND q.recipient = o.recipient"
+	    "  AND q.restored_at IS NOT NULL)"
+	    " ORDER BY o.decided_at DESC LIMIT 1",
 	    2, params, error_r);
 	if (r == NULL)
 		return -1;

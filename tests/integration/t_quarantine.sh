@@ -125,6 +125,16 @@ REQ2=$(jq -r .request "$OUT")
 check "3: a new quarantine row for the new request" \
     test "$(psql_lab "select count(*) from quarantine where request_id = $REQ2 and restored_at is null and purged_at is null")" = 1
 
+# ---- 3b. restored, then deleted by the recipient: not-found, not "already recalled"
+
+ctl restore "$REQ2" --recipient bob@example.test
+check "3b: restored again" test "$RC" = 0
+doveadm -c "$DOVECOT_CONF" expunge -u bob mailbox INBOX all
+check "3b: bob deleted it himself" test "$(mail_count bob)" = 0
+ctl --json recall "$M1"
+check "3b: a recall now says not-found" \
+    test "$(jq -r '.copies[] | select(.recipient == "bob@example.test") | .outcome' "$OUT")" = not-found
+
 # ---- 4. purge ----------------------------------------------------------------------------
 
 psql_lab "update quarantine set expires_at = now() - interval '1 minute' where request_id = $REQ" > /dev/null
@@ -139,8 +149,8 @@ check "4: the unexpired row is untouched" \
     test "$(psql_lab "select count(*) from quarantine where request_id = $REQ2 and purged_at is null and length(message) > 0")" = 1
 check "4: the purge is audited" \
     test "$(psql_lab "select count(*) from audit_log where action = 'purge' and request_id = $REQ and actor = 'root'")" = 1
-ctl restore "$REQ2"
-check "4: (restore of the second request works)" test "$RC" = 0
+check "4: (the second request was restored in 3b)" \
+    test "$(psql_lab "select count(*) from quarantine where request_id = $REQ2 and restored_at is not null")" = 1
 psql_lab "update quarantine set expires_at = now() - interval '1 minute' where request_id = $REQ2" > /dev/null
 lab_restart recalld > /dev/null
 check "4: recalld purges expired rows at start" \
