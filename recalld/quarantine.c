@@ -62,7 +62,7 @@ put_back(const struct recall_env *env, const char *recall_id,
     const char *text, size_t len, unsigned long *uid_r, char **error_r)
 {
 	struct store_copies before = { NULL, 0 }, after = { NULL, 0 };
-	char **tokens, **fl;
+	char **tokens, **fl, b1[256], b2[256];
 	size_t n_tokens, n_fl, i;
 	enum store_status s;
 	int rc = -1;
@@ -86,7 +86,9 @@ put_back(const struct recall_env *env, const char *recall_id,
 	rc = 0;
 	if (*uid_r == 0) {
 		log_warnx("restore: %s/%s: saved, but the copy is not found by "
-		    "its tag; flags not restored", user, mailbox);
+		    "its tag; flags not restored",
+		    log_safe(b1, sizeof(b1), user),
+		    log_safe(b2, sizeof(b2), mailbox));
 		goto out;
 	}
 	fl = restorable_flags(flags, &n_fl);
@@ -94,7 +96,8 @@ put_back(const struct recall_env *env, const char *recall_id,
 	    (const char *const *)fl, n_fl, error_r) != STORE_OK) {
 		/* The copy is back; only its flags are not. */
 		log_warnx("restore: %s/%s uid %lu: flags not restored: %s",
-		    user, mailbox, *uid_r, *error_r);
+		    log_safe(b1, sizeof(b1), user),
+		    log_safe(b2, sizeof(b2), mailbox), *uid_r, *error_r);
 		xfree(error_r);
 	}
 	strv_free(fl, n_fl);
@@ -123,6 +126,7 @@ quarantine_restore(const struct recall_env *env, const char *actor,
     char **error_r)
 {
 	char idbuf[24], *rcpt = NULL, *recall_id = NULL, *err = NULL;
+	char b1[256], b2[256], b3[256];
 	const char *why = NULL;
 	const char *params[2];
 	struct db_result *r = NULL;
@@ -236,7 +240,8 @@ quarantine_restore(const struct recall_env *env, const char *actor,
 			add_failed(failed, recipient, mailbox, text == NULL
 			    ? "quarantine copy unreadable" : err);
 			log_warnx("restore of request %lld: %s: %s", id,
-			    recipient, text == NULL ? "unreadable" : err);
+			    log_safe(b1, sizeof(b1), recipient),
+			    text == NULL ? "unreadable" : err);
 			free(text);
 			xfree(&err);
 			continue;
@@ -262,7 +267,9 @@ quarantine_restore(const struct recall_env *env, const char *actor,
 			    recall_id, id, ev);
 		}
 		log_info("request %lld: %s restored into %s/%s uid %lu by %s",
-		    id, recipient, user, mailbox, uid, actor);
+		    id, log_safe(b1, sizeof(b1), recipient),
+		    log_safe(b2, sizeof(b2), user),
+		    log_safe(b3, sizeof(b3), mailbox), uid, actor);
 	}
 	db_result_free(&r);
 	json_object_set_new(out, "request", json_string(idbuf));
