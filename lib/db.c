@@ -36,12 +36,6 @@ db_error_text(const char *what, const char *pgmsg)
 }
 
 int
-db_open(const char *conninfo, struct db **db_r, char **error_r)
-{
-	return db_open_as(conninfo, NULL, db_r, error_r);
-}
-
-int
 db_open_as(const char *conninfo, const char *role, struct db **db_r,
     char **error_r)
 {

@@ -23,12 +23,11 @@ struct db_result;
 #define DB_SQL_RFC3339(col) \
 	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-/* Connect (blocking, with a connect_timeout of 5 s unless conninfo sets one). */
-int db_open(const char *conninfo, struct db **db_r, char **error_r);
 /*
- * The same, as PostgreSQL role `role` (recall_milter, recalld) unless
- * conninfo names a user= or PGUSER is set: so one shared conninfo serves
- * every program, each with its own least-privilege role.
+ * Connect (blocking, with a connect_timeout of 5 s unless conninfo sets
+ * one) as PostgreSQL role `role` (recall_milter, recalld; NULL: libpq's
+ * default) unless conninfo names a user= or PGUSER is set: so one shared
+ * conninfo serves every program, each with its own least-privilege role.
  */
 int db_open_as(const char *conninfo, const char *role, struct db **db_r,
     char **error_r);
