@@ -28,13 +28,12 @@ run_suite() {
 	cat "$out"
 	p=$(grep -c '^ok - ' "$out")
 	f=$(grep -c '^not ok - ' "$out")
+	grep '^not ok - ' "$out" | sed "s|^|$name: |" >>"$fail_list"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $name exited with status $rc"
+		echo "$name: exited with status $rc" >>"$fail_list"
 		f=1
 	fi
-	grep '^not ok - ' "$out" | while IFS= read -r l; do echo "$name: $l"; done >>"$fail_list"
-	[ "$rc" -ne 0 ] && [ "$(grep -c '^not ok - ' "$out")" -eq 0 ] \
-	    && echo "$name: exited with status $rc" >>"$fail_list"
 	passed=$((passed + p))
 	failed=$((failed + f))
 	rm -f "$out"
