@@ -648,6 +648,7 @@ phase_expunge(const struct recall_job *job, struct audit_queue *aq,
 				v[i].rm[k].op = store_batch_expunge(b,
 				    v[i].user, v[i].copies.v[k].mailbox,
 				    v[i].copies.v[k].uid,
+				    v[i].copies.v[k].mailbox_guid,
 				    (const char *const *)job->tokens,
 				    job->n_tokens,
 				    !env->cfg->policy.recall_read);

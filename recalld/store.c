@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "dsn.h"
 #include "store.h"
+#include "store_impl.h"
 #include "sbuf.h"
 #include "xalloc.h"
 
@@ -27,15 +28,6 @@
 #define STORE_CONNECT_TIMEOUT 5L
 #define STORE_TIMEOUT 120L
 
-struct store {
-	CURL *curl;
-	char *url;
-	struct curl_slist *headers;	/* holds the key: wiped on free */
-	/* Batches (store_batch_run): a multi handle and its easy handles,
-	 * kept between batches so their connections are reused. */
-	CURLM *multi;
-	CURL *slot[STORE_BATCH_PARALLEL];
-};
 
 static bool store_curl_ready;
 
@@ -168,15 +160,14 @@ store_free(struct store **stp)
 	for (h = st->headers; h != NULL; h = h->next)
 		crypto_wipe(h->data, strlen(h->data));
 	curl_slist_free_all(st->headers);
+	for (size_t i = 0; i < st->n_users; i++)
+		free(st->users[i]);
+	free(st->users);
 	free(st->url);
 	free(st);
 	*stp = NULL;
 }
 
-struct answer {
-	struct sbuf body;
-	bool too_big;
-};
 
 static size_t
 on_data(char *data, size_t size, size_t nmemb, void *arg)
@@ -193,8 +184,8 @@ on_data(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 /* Prepare handle h to POST request; the answer goes to a. */
-static void
-post_setup(struct store *st, CURL *h, const char *request, struct answer *a,
+void
+store_post_setup(struct store *st, CURL *h, const char *request, struct answer *a,
     char *errbuf)
 {
 	sbuf_init(&a->body);
@@ -217,8 +208,8 @@ post_setup(struct store *st, CURL *h, const char *request, struct answer *a,
 }
 
 /* The status of a finished transfer on h (curl's result rc). */
-static enum store_status
-post_status(struct store *st, CURL *h, CURLcode rc, const struct answer *a,
+enum store_status
+store_post_status(struct store *st, CURL *h, CURLcode rc, const struct answer *a,
     const char *errbuf, char **error_r)
 {
 	long http = 0;
@@ -249,22 +240,22 @@ post_status(struct store *st, CURL *h, CURLcode rc, const struct answer *a,
  * POST request; on STORE_OK the answer body is in a->body (caller
  * releases it either way).
  */
-static enum store_status
-post(struct store *st, const char *request, struct answer *a,
+enum store_status
+store_post(struct store *st, const char *request, struct answer *a,
     char **error_r)
 {
 	char errbuf[CURL_ERROR_SIZE];
 
-	post_setup(st, st->curl, request, a, errbuf);
-	return post_status(st, st->curl, curl_easy_perform(st->curl), a,
+	store_post_setup(st, st->curl, request, a, errbuf);
+	return store_post_status(st, st->curl, curl_easy_perform(st->curl), a,
 	    errbuf, error_r);
 }
 
-static const char *const copy_fields[] = {
-	"mailbox", "uid", "guid", "flags", "hdr.x-recall-id", "size.physical",
+const char *const store_copy_fields[] = {
+	"mailbox", "uid", "guid", "mailbox-guid", "flags", "hdr.x-recall-id",
+	"size.physical",
 	"text",		/* last: only when the caller asks for the text */
 };
-#define N_COPY_FIELDS (sizeof(copy_fields) / sizeof(copy_fields[0]) - 1)
 
 enum store_status
 store_find(struct store *st, const char *user, const char *const *tokens,
@@ -277,10 +268,10 @@ store_find(struct store *st, const char *user, const char *const *tokens,
 	for (i = 0; i < n_tokens && s == STORE_OK; i++) {
 		const char *query[] = { "mailbox", "*", "header", "X-Recall-ID",
 		    tokens[i] };
-		char *req = store_api_command("fetch", user, copy_fields,
-		    N_COPY_FIELDS, query, 5, "find");
+		char *req = store_api_command("fetch", user, store_copy_fields,
+		    STORE_N_COPY_FIELDS, query, 5, "find");
 
-		s = post(st, req, &a, error_r);
+		s = store_post(st, req, &a, error_r);
 		free(req);
 		if (s == STORE_OK)
 			s = store_api_parse_copies(a.body.buf, a.body.len,
@@ -302,9 +293,9 @@ store_lookup(struct store *st, const char *user, const char *mailbox,
 	char *req;
 
 	snprintf(uidbuf, sizeof(uidbuf), "%lu", uid);
-	req = store_api_command("fetch", user, copy_fields, N_COPY_FIELDS,
+	req = store_api_command("fetch", user, store_copy_fields, STORE_N_COPY_FIELDS,
 	    query, 4, "look");
-	s = post(st, req, &a, error_r);
+	s = store_post(st, req, &a, error_r);
 	free(req);
 	if (s == STORE_OK)
 		s = store_api_parse_copies(a.body.buf, a.body.len, "look",
@@ -328,7 +319,7 @@ store_fetch_text(struct store *st, const char *user, const char *mailbox,
 	*text_r = NULL;
 	snprintf(uidbuf, sizeof(uidbuf), "%lu", uid);
 	req = store_api_command("fetch", user, fields, 2, query, 4, "text");
-	s = post(st, req, &a, error_r);
+	s = store_post(st, req, &a, error_r);
 	free(req);
 	if (s == STORE_OK)
 		s = store_api_parse_text(a.body.buf, a.body.len, "text",
@@ -354,7 +345,7 @@ store_expunge(struct store *st, const char *user, const char *mailbox,
 	req = only_unseen
 	    ? store_api_command("expunge", user, NULL, 0, q_unseen, 8, "exp")
 	    : store_api_command("expunge", user, NULL, 0, q_any, 7, "exp");
-	s = post(st, req, &a, error_r);
+	s = store_post(st, req, &a, error_r);
 	free(req);
 	if (s == STORE_OK)
 		s = store_api_check(a.body.buf, a.body.len, "exp", error_r);
@@ -378,7 +369,7 @@ post_command(struct store *st, json_t *params, const char *cmd,
 	json_decref(req);
 	if (text == NULL)
 		abort();
-	s = post(st, text, &a, error_r);
+	s = store_post(st, text, &a, error_r);
 	free(text);
 	if (s == STORE_OK)
 		s = store_api_check(a.body.buf, a.body.len, tag, error_r);
@@ -448,444 +439,4 @@ store_flags_add(struct store *st, const char *user, const char *mailbox,
 		return STORE_FAILED;
 	}
 	return post_command(st, p, "flagsAdd", "fa", error_r);
-}
-
-/* ---- batches ------------------------------------------------------------ */
-
-enum batch_kind {
-	BATCH_FIND,		/* fetch per token (+ text) */
-	BATCH_TEXT,		/* fetch text of mailbox/uid */
-	BATCH_EXPUNGE,		/* expunge per token, then look per token */
-};
-
-/* One operation: one or more consecutive commands, never split. */
-struct batch_op {
-	enum batch_kind kind;
-	size_t first, n_cmds;	/* its commands in store_batch.cmds */
-	size_t n_exp;		/* BATCH_EXPUNGE: the first n_exp expunge */
-	unsigned long long weight;	/* expected answer bytes */
-	char **tokens;
-	size_t n_tokens;
-	enum store_status status;
-	char *error;
-	size_t answered;	/* commands answered */
-	struct store_copies copies;	/* FIND, EXPUNGE (the look again) */
-	char *text;		/* TEXT */
-	size_t len;
-	bool exact;
-};
-
-struct store_batch {
-	struct store *st;
-	json_t *cmds;		/* [[cmd, params, tag], ...] */
-	size_t *cmd_op;		/* command index -> op index */
-	struct batch_op *ops;
-	size_t n_ops, cap_ops;
-	size_t per_post;	/* commands per POST, see store_batch_run() */
-	bool ran;
-};
-
-/* One POST in flight: the operations [o0, o1). */
-struct batch_post {
-	CURL *h;
-	size_t o0, o1;
-	char *request;
-	struct answer a;
-	char errbuf[CURL_ERROR_SIZE];
-	bool busy;
-};
-
-struct store_batch *
-store_batch_new(struct store *st)
-{
-	struct store_batch *b = xcalloc(1, sizeof(*b));
-
-	b->st = st;
-	b->cmds = json_array();
-	if (b->cmds == NULL)
-		abort();
-	return b;
-}
-
-void
-store_batch_free(struct store_batch **bp)
-{
-	struct store_batch *b = *bp;
-	size_t i, k;
-
-	if (b == NULL)
-		return;
-	for (i = 0; i < b->n_ops; i++) {
-		struct batch_op *op = &b->ops[i];
-
-		for (k = 0; k < op->n_tokens; k++)
-			free(op->tokens[k]);
-		free(op->tokens);
-		free(op->error);
-		free(op->text);
-		store_copies_free(&op->copies);
-	}
-	free(b->ops);
-	free(b->cmd_op);
-	json_decref(b->cmds);
-	free(b);
-	*bp = NULL;
-}
-
-static struct batch_op *
-batch_op_new(struct store_batch *b, enum batch_kind kind,
-    const char *const *tokens, size_t n_tokens, size_t *index_r)
-{
-	struct batch_op *op;
-	size_t k;
-
-	assert(!b->ran);
-	if (b->n_ops == b->cap_ops) {
-		b->cap_ops = b->cap_ops == 0 ? 64 : 2 * b->cap_ops;
-		b->ops = xrealloc(b->ops, b->cap_ops * sizeof(*b->ops));
-	}
-	*index_r = b->n_ops;
-	op = &b->ops[b->n_ops++];
-	memset(op, 0, sizeof(*op));
-	op->kind = kind;
-	op->first = json_array_size(b->cmds);
-	op->status = STORE_OK;
-	op->tokens = xcalloc(n_tokens + 1, sizeof(*op->tokens));
-	for (k = 0; k < n_tokens; k++)
-		op->tokens[k] = xstrdup(tokens[k]);
-	op->n_tokens = n_tokens;
-	return op;
-}
-
-/* Add a command to op; fields may be NULL (expunge). */
-static void
-batch_cmd(struct store_batch *b, struct batch_op *op, const char *cmd,
-    const char *user, const char *const *fields, size_t n_fields,
-    const char *const *query, size_t n_query)
-{
-	size_t idx = json_array_size(b->cmds), i;
-	json_t *params = json_object(), *f, *q, *item;
-	char tag[32];
-
-	/* Strings that are not UTF-8 give a NULL json_string: the command
-	 * then fails at Dovecot (no user) and says so; nothing is guessed. */
-	json_object_set_new(params, "user", json_string(user));
-	if (fields != NULL) {
-		f = json_array();
-		for (i = 0; i < n_fields; i++)
-			json_array_append_new(f, json_string(fields[i]));
-		json_object_set_new(params, "field", f);
-	}
-	q = json_array();
-	for (i = 0; i < n_query; i++)
-		json_array_append_new(q, json_string(query[i]));
-	json_object_set_new(params, "query", q);
-	snprintf(tag, sizeof(tag), "c%zu", idx);
-	item = json_pack("[s o s]", cmd, params, tag);
-	if (item == NULL || json_array_append_new(b->cmds, item) < 0)
-		abort();	/* only on out of memory */
-	b->cmd_op = xrealloc(b->cmd_op, (idx + 1) * sizeof(*b->cmd_op));
-	b->cmd_op[idx] = (size_t)(op - b->ops);
-	op->n_cmds++;
-}
-
-size_t
-store_batch_find(struct store_batch *b, const char *user,
-    const char *const *tokens, size_t n_tokens, bool with_text,
-    unsigned long long size_hint)
-{
-	struct batch_op *op;
-	size_t index, i;
-
-	op = batch_op_new(b, BATCH_FIND, tokens, n_tokens, &index);
-	op->weight = 1024 + (with_text ? size_hint : 0);
-	for (i = 0; i < n_tokens; i++) {
-		const char *query[] = { "mailbox", "*", "header", "X-Recall-ID",
-		    tokens[i] };
-
-		batch_cmd(b, op, "fetch", user, copy_fields,
-		    N_COPY_FIELDS + (with_text ? 1 : 0), query, 5);
-	}
-	return index;
-}
-
-size_t
-store_batch_text(struct store_batch *b, const char *user,
-    const char *mailbox, unsigned long uid, unsigned long long size_hint)
-{
-	static const char *const fields[] = { "text", "size.physical" };
-	char uidbuf[24];
-	const char *query[] = { "mailbox", mailbox, "uid", uidbuf };
-	struct batch_op *op;
-	size_t index;
-
-	op = batch_op_new(b, BATCH_TEXT, NULL, 0, &index);
-	/* JSON escaping can double a text; count it twice to be safe. */
-	op->weight = 1024 + 2 * size_hint;
-	snprintf(uidbuf, sizeof(uidbuf), "%lu", uid);
-	batch_cmd(b, op, "fetch", user, fields, 2, query, 4);
-	return index;
-}
-
-size_t
-store_batch_expunge(struct store_batch *b, const char *user,
-    const char *mailbox, unsigned long uid, const char *const *tokens,
-    size_t n_tokens, bool only_unseen)
-{
-	char uidbuf[24];
-	struct batch_op *op;
-	size_t index, i;
-
-	op = batch_op_new(b, BATCH_EXPUNGE, tokens, n_tokens, &index);
-	op->weight = 1024;
-	snprintf(uidbuf, sizeof(uidbuf), "%lu", uid);
-	/* Expunge under the token the copy actually carries. */
-	for (i = 0; i < n_tokens; i++) {
-		const char *q[] = { "mailbox", mailbox, "uid", uidbuf,
-		    "unseen", "header", "X-Recall-ID", tokens[i] };
-		const char *q_any[] = { "mailbox", mailbox, "uid", uidbuf,
-		    "header", "X-Recall-ID", tokens[i] };
-
-		if (only_unseen)
-			batch_cmd(b, op, "expunge", user, NULL, 0, q, 8);
-		else
-			batch_cmd(b, op, "expunge", user, NULL, 0, q_any, 7);
-	}
-	op->n_exp = op->n_cmds;
-	/*
-	 * Look again in the same POST, after the expunges: Dovecot runs the
-	 * commands of one request in order.  Any token counts.
-	 */
-	{
-		const char *q[] = { "mailbox", mailbox, "uid", uidbuf };
-
-		batch_cmd(b, op, "fetch", user, copy_fields, N_COPY_FIELDS,
-		    q, 4);
-	}
-	return index;
-}
-
-static void
-batch_op_fail(struct batch_op *op, enum store_status s, const char *error)
-{
-	if (op->status != STORE_OK)
-		return;		/* the first error says most */
-	op->status = s;
-	free(op->error);
-	op->error = xstrdup(error);
-}
-
-/* One answer item: give it to its operation. */
-static void
-batch_item(struct store_batch *b, const struct batch_post *p, json_t *item)
-{
-	const char *tag = json_string_value(json_array_get(item, 2));
-	struct batch_op *op;
-	enum store_status s;
-	char *end, *err = NULL;
-	unsigned long long idx;
-	size_t k;
-
-	if (tag == NULL || tag[0] != 'c' || (idx = strtoull(tag + 1, &end,
-	    10), *end != '\0') || idx >= json_array_size(b->cmds)
-	    || b->cmd_op[idx] < p->o0 || b->cmd_op[idx] >= p->o1)
-		return;		/* not ours: the op stays unanswered */
-	op = &b->ops[b->cmd_op[idx]];
-	k = idx - op->first;
-	op->answered++;
-	switch (op->kind) {
-	case BATCH_FIND:
-		s = store_api_item_copies(item, tag,
-		    (const char *const *)op->tokens, op->n_tokens,
-		    &op->copies, &err);
-		break;
-	case BATCH_TEXT:
-		free(op->text);
-		s = store_api_item_text(item, tag, &op->text, &op->len,
-		    &op->exact, &err);
-		break;
-	case BATCH_EXPUNGE:
-	default:
-		s = k < op->n_exp ? store_api_item_check(item, tag, &err)
-		    : store_api_item_copies(item, tag,
-		    (const char *const *)op->tokens, op->n_tokens,
-		    &op->copies, &err);
-		break;
-	}
-	if (s != STORE_OK)
-		batch_op_fail(op, s, err);
-	free(err);
-}
-
-/* A POST is done (rc from curl): parse its answer into its operations. */
-static void
-batch_post_done(struct store_batch *b, struct batch_post *p, CURLcode rc)
-{
-	json_t *root = NULL, *item;
-	enum store_status s;
-	char *err = NULL;
-	size_t i;
-
-	s = post_status(b->st, p->h, rc, &p->a, p->errbuf, &err);
-	if (s == STORE_OK)
-		s = store_api_parse_batch(p->a.body.buf, p->a.body.len, &root,
-		    &err);
-	if (s == STORE_OK)
-		json_array_foreach(root, i, item)
-			batch_item(b, p, item);
-	json_decref(root);
-	for (i = p->o0; i < p->o1; i++) {
-		if (s != STORE_OK)
-			batch_op_fail(&b->ops[i], s, err);
-		else if (b->ops[i].answered < b->ops[i].n_cmds)
-			batch_op_fail(&b->ops[i], STORE_FAILED,
-			    "doveadm API: a command of the batch got no answer");
-	}
-	free(err);
-	sbuf_release(&p->a.body);
-	free(p->request);
-	p->request = NULL;
-	p->busy = false;
-}
-
-/* Start the next POST from operation *next on p's handle. */
-static bool
-batch_post_start(struct store_batch *b, struct batch_post *p, size_t *next)
-{
-	json_t *arr;
-	size_t cmds = 0, i;
-	unsigned long long weight = 0;
-
-	if (*next >= b->n_ops)
-		return false;
-	p->o0 = *next;
-	while (*next < b->n_ops && (*next == p->o0
-	    || (cmds + b->ops[*next].n_cmds <= b->per_post
-	    && weight + b->ops[*next].weight <= STORE_BATCH_BYTES))) {
-		cmds += b->ops[*next].n_cmds;
-		weight += b->ops[*next].weight;
-		(*next)++;
-	}
-	p->o1 = *next;
-	arr = json_array();
-	for (i = b->ops[p->o0].first; i < b->ops[p->o1 - 1].first
-	    + b->ops[p->o1 - 1].n_cmds; i++)
-		json_array_append(arr, json_array_get(b->cmds, i));
-	p->request = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (p->request == NULL)
-		abort();
-	post_setup(b->st, p->h, p->request, &p->a, p->errbuf);
-	if (curl_multi_add_handle(b->st->multi, p->h) != CURLM_OK) {
-		batch_post_done(b, p, CURLE_FAILED_INIT);
-		return true;
-	}
-	p->busy = true;
-	return true;
-}
-
-void
-store_batch_run(struct store_batch *b)
-{
-	struct store *st = b->st;
-	struct batch_post posts[STORE_BATCH_PARALLEL];
-	size_t next = 0, i, n_slots = 0;
-	int running = 0, left;
-	bool busy;
-	CURLMsg *msg;
-
-	assert(!b->ran);
-	b->ran = true;
-	if (b->n_ops == 0)
-		return;
-	if (st->multi == NULL && (st->multi = curl_multi_init()) == NULL)
-		abort();	/* only on out of memory */
-	memset(posts, 0, sizeof(posts));
-	for (i = 0; i < STORE_BATCH_PARALLEL; i++) {
-		if (st->slot[i] == NULL
-		    && (st->slot[i] = curl_easy_init()) == NULL)
-			break;
-		posts[i].h = st->slot[i];
-		n_slots++;
-	}
-	if (n_slots == 0)
-		abort();	/* curl_easy_init fails only on out of memory */
-	/*
-	 * Even POSTs, a multiple of the slots: 500 commands go as 8 POSTs of
-	 * 63, not 5 of 100 of which the last would run alone at the end.
-	 */
-	{
-		size_t total = json_array_size(b->cmds), posts;
-
-		posts = (total + STORE_BATCH_CMDS - 1) / STORE_BATCH_CMDS;
-		posts = (posts + n_slots - 1) / n_slots * n_slots;
-		b->per_post = (total + posts - 1) / posts;
-	}
-	for (i = 0; i < n_slots; i++)
-		(void)batch_post_start(b, &posts[i], &next);
-	for (;;) {
-		curl_multi_perform(st->multi, &running);
-		while ((msg = curl_multi_info_read(st->multi, &left)) != NULL) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			for (i = 0; i < n_slots; i++)
-				if (posts[i].busy && posts[i].h == msg->easy_handle)
-					break;
-			if (i == n_slots)
-				continue;
-			/* msg is invalid after remove_handle: copy first. */
-			{
-				CURLcode rc = msg->data.result;
-
-				curl_multi_remove_handle(st->multi, posts[i].h);
-				batch_post_done(b, &posts[i], rc);
-			}
-			while (!posts[i].busy
-			    && batch_post_start(b, &posts[i], &next))
-				;
-		}
-		for (busy = false, i = 0; i < n_slots; i++)
-			busy = busy || posts[i].busy;
-		if (!busy)
-			break;
-		curl_multi_poll(st->multi, NULL, 0, 1000, NULL);
-	}
-}
-
-enum store_status
-store_batch_copies(struct store_batch *b, size_t index,
-    struct store_copies *out, char **error_r)
-{
-	struct batch_op *op = &b->ops[index];
-
-	assert(b->ran && op->kind != BATCH_TEXT);
-	if (op->status != STORE_OK) {
-		*error_r = xstrdup(op->error);
-		return op->status;
-	}
-	*out = op->copies;
-	op->copies.v = NULL;
-	op->copies.n = 0;
-	return STORE_OK;
-}
-
-enum store_status
-store_batch_text_result(struct store_batch *b, size_t index, char **text_r,
-    size_t *len_r, bool *exact_r, char **error_r)
-{
-	struct batch_op *op = &b->ops[index];
-
-	assert(b->ran && op->kind == BATCH_TEXT);
-	*text_r = NULL;
-	*len_r = 0;
-	*exact_r = false;
-	if (op->status != STORE_OK) {
-		*error_r = xstrdup(op->error);
-		return op->status;
-	}
-	*text_r = op->text;
-	*len_r = op->len;
-	*exact_r = op->exact;
-	op->text = NULL;
-	return STORE_OK;
 }

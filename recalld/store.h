@@ -104,6 +104,13 @@ enum store_status store_flags_add(struct store *st, const char *user,
  * the commands of one POST in order.  Memory: every answer is kept until
  * store_batch_free(), so callers bound a batch (recall.c works in chunks).
  * Used by one thread; the struct store must outlive the batch.
+ *
+ * Wildcards (store_batch.c, store_cover.h): when at least 32 find or
+ * expunge operations share their tokens and the userdb lists its users
+ * (doveadm "user *"), the users a wildcard serves more cheaply share one
+ * command per pattern ("u0*"); an expunge then names each copy by its
+ * mailbox GUID and uid.  The results are the same as one command each;
+ * a wildcard command that fails is retried as one command each.
  */
 struct store_batch;
 
@@ -121,11 +128,13 @@ size_t store_batch_text(struct store_batch *b, const char *user,
 /*
  * store_expunge() under each token, then, in the same POST, the look
  * again (store_lookup() under every token): its copies are what is still
- * there.  Any failed command makes the operation fail.
+ * there.  Any failed command makes the operation fail.  mailbox_guid
+ * (the find's store_copy.mailbox_guid; "" when unknown) lets the copy
+ * share a wildcard command with others (see below).
  */
 size_t store_batch_expunge(struct store_batch *b, const char *user,
-    const char *mailbox, unsigned long uid, const char *const *tokens,
-    size_t n_tokens, bool only_unseen);
+    const char *mailbox, unsigned long uid, const char *mailbox_guid,
+    const char *const *tokens, size_t n_tokens, bool only_unseen);
 
 /* Send every operation and wait for every answer.  Once per batch. */
 void store_batch_run(struct store_batch *b);

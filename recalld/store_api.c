@@ -19,6 +19,7 @@ store_copies_free(struct store_copies *c)
 	for (i = 0; i < c->n; i++) {
 		free(c->v[i].mailbox);
 		free(c->v[i].guid);
+		free(c->v[i].mailbox_guid);
 		free(c->v[i].flags);
 		free(c->v[i].text);
 	}
@@ -252,61 +253,137 @@ size_value(const char *s)
 	return errno == 0 && *end == '\0' ? v : 0;
 }
 
+enum store_status
+store_api_row_copy(json_t *row, const char *const *tokens, size_t n_tokens,
+    struct store_copies *out, char **error_r)
+{
+	const char *mailbox, *uid, *flags, *hdr, *guid, *mguid, *size;
+	struct store_copy *c;
+	unsigned long uidv;
+	json_t *text;
+	size_t k;
+
+	mailbox = json_string_value(json_object_get(row, "mailbox"));
+	uid = json_string_value(json_object_get(row, "uid"));
+	flags = json_string_value(json_object_get(row, "flags"));
+	hdr = json_string_value(json_object_get(row, "hdr.x-recall-id"));
+	guid = json_string_value(json_object_get(row, "guid"));
+	mguid = json_string_value(json_object_get(row, "mailbox-guid"));
+	size = json_string_value(json_object_get(row, "size.physical"));
+	text = json_object_get(row, "text");
+	if (mailbox == NULL || flags == NULL || hdr == NULL
+	    || parse_uid(uid, &uidv) < 0) {
+		*error_r = xstrdup("doveadm API: fetch row without "
+		    "mailbox, uid, flags or hdr.x-recall-id");
+		return STORE_FAILED;
+	}
+	for (k = 0; k < n_tokens; k++)
+		if (store_header_has_token(hdr, tokens[k]))
+			break;
+	if (k == n_tokens)
+		return STORE_OK;	/* a substring match: not ours */
+	/* The same copy found under two tokens counts once. */
+	for (k = 0; k < out->n; k++)
+		if (out->v[k].uid == uidv
+		    && strcmp(out->v[k].mailbox, mailbox) == 0)
+			return STORE_OK;
+	out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+	c = &out->v[out->n++];
+	memset(c, 0, sizeof(*c));
+	c->mailbox = xstrdup(mailbox);
+	c->uid = uidv;
+	c->guid = xstrdup(guid != NULL ? guid : "");
+	c->mailbox_guid = xstrdup(mguid != NULL ? mguid : "");
+	c->flags = xstrdup(flags);
+	c->seen = store_flags_seen(flags);
+	c->size = size_value(size);
+	if (json_is_string(text)) {
+		c->text_len = json_string_length(text);
+		c->text = xmalloc(c->text_len + 1);
+		memcpy(c->text, json_string_value(text), c->text_len);
+		c->text[c->text_len] = '\0';
+		c->text_exact = size != NULL && c->size == c->text_len;
+	}
+	return STORE_OK;
+}
+
 /* Append the rows of a fetch answer that carry one of tokens to out. */
 static enum store_status
 rows_to_copies(json_t *rows, const char *const *tokens, size_t n_tokens,
     struct store_copies *out, char **error_r)
 {
-	json_t *row, *text;
-	size_t i, k;
+	json_t *row;
+	size_t i;
 
-	json_array_foreach(rows, i, row) {
-		const char *mailbox, *uid, *flags, *hdr, *guid, *size;
-		struct store_copy *c;
-		unsigned long uidv;
-
-		mailbox = json_string_value(json_object_get(row, "mailbox"));
-		uid = json_string_value(json_object_get(row, "uid"));
-		flags = json_string_value(json_object_get(row, "flags"));
-		hdr = json_string_value(json_object_get(row, "hdr.x-recall-id"));
-		guid = json_string_value(json_object_get(row, "guid"));
-		size = json_string_value(json_object_get(row, "size.physical"));
-		text = json_object_get(row, "text");
-		if (mailbox == NULL || flags == NULL || hdr == NULL
-		    || parse_uid(uid, &uidv) < 0) {
-			*error_r = xstrdup("doveadm API: fetch row without "
-			    "mailbox, uid, flags or hdr.x-recall-id");
+	json_array_foreach(rows, i, row)
+		if (store_api_row_copy(row, tokens, n_tokens, out, error_r)
+		    != STORE_OK)
 			return STORE_FAILED;
-		}
-		for (k = 0; k < n_tokens; k++)
-			if (store_header_has_token(hdr, tokens[k]))
-				break;
-		if (k == n_tokens)
-			continue;	/* a substring match: not ours */
-		/* The same copy found under two tokens counts once. */
-		for (k = 0; k < out->n; k++)
-			if (out->v[k].uid == uidv
-			    && strcmp(out->v[k].mailbox, mailbox) == 0)
-				break;
-		if (k < out->n)
-			continue;
-		out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
-		c = &out->v[out->n++];
-		memset(c, 0, sizeof(*c));
-		c->mailbox = xstrdup(mailbox);
-		c->uid = uidv;
-		c->guid = xstrdup(guid != NULL ? guid : "");
-		c->flags = xstrdup(flags);
-		c->seen = store_flags_seen(flags);
-		c->size = size_value(size);
-		if (json_is_string(text)) {
-			c->text_len = json_string_length(text);
-			c->text = xmalloc(c->text_len + 1);
-			memcpy(c->text, json_string_value(text), c->text_len);
-			c->text[c->text_len] = '\0';
-			c->text_exact = size != NULL && c->size == c->text_len;
-		}
+	return STORE_OK;
+}
+
+enum store_status
+store_api_item_rows(json_t *item, const char *tag, json_t **rows_r,
+    char **error_r)
+{
+	return item_envelope(item, tag, rows_r, error_r);
+}
+
+static int
+users_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+enum store_status
+store_api_parse_users(const char *body, size_t len, const char *tag,
+    char ***users_r, size_t *n_r, char **error_r)
+{
+	json_error_t jerr;
+	json_t *root, *item, *params, *list, *name;
+	const char *kind, *gottag;
+	char **v;
+	size_t i, n = 0;
+
+	*users_r = NULL;
+	*n_r = 0;
+	root = json_loadb(body, len, 0, &jerr);
+	item = json_array_get(root, 0);
+	kind = json_string_value(json_array_get(item, 0));
+	gottag = json_string_value(json_array_get(item, 2));
+	params = json_array_get(item, 1);
+	list = json_object_get(params, "userList");
+	if (root == NULL || kind == NULL || gottag == NULL
+	    || strcmp(gottag, tag) != 0) {
+		json_decref(root);
+		*error_r = xstrdup("doveadm API: unexpected answer shape");
+		return STORE_FAILED;
 	}
+	if (strcmp(kind, "doveadmResponse") != 0 || !json_is_array(list)) {
+		json_decref(root);
+		*error_r = xstrdup("doveadm API: the userdb does not list "
+		    "users");
+		return STORE_FAILED;
+	}
+	v = xcalloc(json_array_size(list) + 1, sizeof(*v));
+	json_array_foreach(list, i, name)
+		if (json_is_string(name) && json_string_length(name) > 0
+		    && strlen(json_string_value(name))
+		    == json_string_length(name))
+			v[n++] = xstrdup(json_string_value(name));
+	json_decref(root);
+	qsort(v, n, sizeof(*v), users_cmp);
+	/* Unique, so that each name is one trie leaf. */
+	for (i = 1; n > 0 && i < n; ) {
+		if (strcmp(v[i - 1], v[i]) == 0) {
+			free(v[i]);
+			memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
+			n--;
+		} else
+			i++;
+	}
+	*users_r = v;
+	*n_r = n;
 	return STORE_OK;
 }
 

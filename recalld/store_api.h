@@ -38,6 +38,7 @@ struct store_copy {
 	char *mailbox;
 	unsigned long uid;
 	char *guid;	/* may be "" */
+	char *mailbox_guid;	/* may be "" */
 	char *flags;	/* "\\Seen \\Recent" */
 	bool seen;
 	unsigned long long size;	/* size.physical, 0 when not fetched */
@@ -105,6 +106,24 @@ enum store_status store_api_item_copies(json_t *item, const char *tag,
     char **error_r);
 enum store_status store_api_item_text(json_t *item, const char *tag,
     char **text_r, size_t *len_r, bool *exact_r, char **error_r);
+
+/*
+ * One row of a fetch (as above): appended to out when its header equals
+ * one of tokens and out does not hold that mailbox/uid yet.
+ */
+enum store_status store_api_row_copy(json_t *row, const char *const *tokens,
+    size_t n_tokens, struct store_copies *out, char **error_r);
+/* The rows (borrowed from item) of a successful answer item. */
+enum store_status store_api_item_rows(json_t *item, const char *tag,
+    json_t **rows_r, char **error_r);
+
+/*
+ * The answer to [["user",{"userMask":["*"]},tag]]: every user the userdb
+ * lists, sorted (strcmp) and unique, into *users_r (heap array of heap
+ * strings, *n_r of them).  A userdb that cannot list gives STORE_FAILED.
+ */
+enum store_status store_api_parse_users(const char *body, size_t len,
+    const char *tag, char ***users_r, size_t *n_r, char **error_r);
 
 /* Is "\\Seen" among the space-separated IMAP flags? */
 bool store_flags_seen(const char *flags);

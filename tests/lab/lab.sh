@@ -398,6 +398,13 @@ service auth {
     group = postfix
     mode = 0600
   }
+  # doveadm lists users (recalld's wildcard commands, docs/dovecot.md)
+  # after it has switched to the mail user: the listener must be that
+  # user's, or Dovecot refuses the listing.
+  unix_listener auth-userdb {
+    user = $VMAIL_USER
+    mode = 0600
+  }
 }
 doveadm_api_key = <$D/etc/doveadm.key
 service doveadm {

@@ -1,0 +1,90 @@
+#!/bin/bash
+# t_recall_many.sh - a recall of one message to many local mailboxes, where
+# recalld asks Dovecot with wildcard commands (user "u000*": one doveadm
+# command for many users, recalld/store_batch.c).  The outcome must be the
+# same as one command a copy: the read copy and the downloaded copy stay,
+# every other copy is gone (checked through Dovecot) and kept in
+# quarantine.  Then an account Dovecot cannot open lies under the pattern:
+# the wildcard command fails, recalld asks those users one by one, and the
+# recall still comes out right.
+export LAB_EXTRA_USERS=60
+. "$(dirname "$0")/lib.sh"
+lab_start
+
+OUT=$LAB/log/t_recall_out
+ERR=$LAB/log/t_recall_err
+N=60
+users() { seq -f 'u%05g' 1 "$N"; }
+rcpts() { users | sed 's/$/@example.test/'; }
+# left: how many of the N mailboxes still hold a message.
+left() {
+	local u c=0
+	for u in $(users); do
+		[ "$(mail_count "$u")" -gt 0 ] && c=$((c + 1))
+	done
+	echo "$c"
+}
+wildcard_lines() { grep -c 'wildcard commands' "$LAB/log/recalld.log"; }
+
+# send SUBJECT: one message from alice to the N mailboxes (local
+# submission), delivered to all; MSGID is its Message-ID.
+send() {
+	MSGID="<many.$(date +%s%N)@example.test>"
+	printf 'From: alice@example.test\nSubject: %s\nMessage-ID: %s\n\nhello\n' \
+	    "$1" "$MSGID" | sendmail_lab -f alice@example.test $(rcpts)
+	wait_queue_empty 60
+	wait_recorded "$MSGID" 10
+	wait_for 30 test "$(left)" = "$N"
+}
+
+# ---- 1. 60 copies, one read in webmail, one downloaded from a desktop --------
+send "many 1"
+check "1: every mailbox got its copy" test "$(left)" = "$N"
+check "1: u00003 reads hers in webmail" \
+    eval "imap_read u00003 1 --port $WEBMAIL_PORT | grep -q hello"
+check "1: u00007 downloads his from a desktop (BODY.PEEK[])" \
+    eval "curl -sS --interface 127.0.0.2 --user u00007:u00007pw \
+        'imap://127.0.0.1:$IMAP_PORT/INBOX' -X 'UID FETCH 1 BODY.PEEK[]' \
+        > /dev/null"
+wait_log "$DOVECOT_LOG" '"event":"mail_opened".*u00007' 10
+sleep 1.5	# recalld follows the logs every second
+before=$(wildcard_lines)
+ctl --json recall "$MSGID"
+check "1: recall exits 1 (partial)" test "$RC" = 1
+check "1: 58 recalled" \
+    test "$(jq '[.copies[] | select(.outcome == "recalled")] | length' "$OUT")" = 58
+check "1: u00003 read" test "$(outcome_of u00003@example.test)" = read
+check "1: u00007 left-imap" test "$(outcome_of u00007@example.test)" = left-imap
+check "1: recalld used wildcard commands" test "$(wildcard_lines)" -gt "$before"
+check "1: Dovecot holds only the read and the downloaded copy" \
+    test "$(left)" = 2
+check "1: u00003 and u00007 keep theirs" \
+    test "$(mail_count u00003)$(mail_count u00007)" = 11
+check "1: 58 copies in quarantine" \
+    test "$(psql_lab "select count(*) from quarantine where purged_at is null")" = 58
+check "1: every removed copy kept by its own user" \
+    test "$(psql_lab "select count(distinct store_user) from quarantine where purged_at is null")" = 58
+check "1: a second recall changes nothing" \
+    eval "ctl --json recall '$MSGID'; test \"\$(left)\" = 2"
+
+# ---- 2. an account Dovecot cannot open, under the pattern --------------------
+# u00061 is listed by the userdb but its home is root's: any command that
+# reaches it fails.  It is not a recipient.
+for u in $(users); do
+	dove expunge -u "$u" mailbox '*' all
+done
+echo "u00061:u00061pw::::/root/u00061-not-here::" >> "$LAB/etc/dovecot-users"
+send "many 2"
+sleep 1.5
+ctl --json recall "$MSGID"
+check "2: recall exits 0 (complete)" test "$RC" = 0
+check "2: 60 recalled" \
+    test "$(jq '[.copies[] | select(.outcome == "recalled")] | length' "$OUT")" = 60
+check "2: the wildcard command failed on the broken account" \
+    grep -q 'u00061.*Permission denied' "$DOVECOT_LOG"
+check "2: recalld fell back to one command a copy" \
+    grep -q 'users u000\* failed .*asking its [0-9]* users one by one' \
+    "$LAB/log/recalld.log"
+check "2: every copy is gone" test "$(left)" = 0
+
+done_testing
