@@ -225,6 +225,18 @@ db_bytea_decode(const char *s, size_t *len_r)
 	return out;
 }
 
+void
+db_array_elem(struct sbuf *sb, const char *s)
+{
+	sbuf_addc(sb, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			sbuf_addc(sb, '\\');
+		sbuf_addc(sb, *s);
+	}
+	sbuf_addc(sb, '"');
+}
+
 int
 db_begin(struct db *db, char **error_r)
 {

@@ -15,6 +15,7 @@
 
 struct db;
 struct db_result;
+struct sbuf;
 
 /*
  * SQL text for a timestamptz column as RFC 3339 in UTC, whole seconds
@@ -62,6 +63,13 @@ char *db_bytea_encode(const void *data, size_t len);
  * format (then *len_r is 0).
  */
 char *db_bytea_decode(const char *s, size_t *len_r);
+
+/*
+ * Append s to sb as one element of a PostgreSQL array literal ("..." with
+ * backslash and double quote escaped); the caller adds the braces and
+ * commas and sends the literal as a $n parameter ("$1::text[]").
+ */
+void db_array_elem(struct sbuf *sb, const char *s);
 
 int db_begin(struct db *db, char **error_r);
 int db_commit(struct db *db, char **error_r);

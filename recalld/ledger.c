@@ -1071,17 +1071,76 @@ ledger_trace(struct db *db, const char *recall_id, char **error_r)
 	    1, params, error_r);
 }
 
-/* s as one element of a PostgreSQL array literal: "..." with \ and " escaped. */
+/* The arrays $1 (users), $2 (mailboxes), $3 (uids) of v[0..n). */
 static void
-array_elem(struct sbuf *sb, const char *s)
+loc_arrays(const struct ledger_loc *v, size_t n, struct sbuf *users,
+    struct sbuf *boxes, struct sbuf *uids)
 {
-	sbuf_addc(sb, '"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			sbuf_addc(sb, '\\');
-		sbuf_addc(sb, *s);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sbuf_addc(users, i == 0 ? '{' : ',');
+		sbuf_addc(boxes, i == 0 ? '{' : ',');
+		sbuf_addc(uids, i == 0 ? '{' : ',');
+		db_array_elem(users, v[i].user);
+		db_array_elem(boxes, v[i].mailbox);
+		sbuf_addf(uids, "%lu", v[i].uid);
 	}
-	sbuf_addc(sb, '"');
+	sbuf_addc(users, '}');
+	sbuf_addc(boxes, '}');
+	sbuf_addc(uids, '}');
+}
+
+/* Set hit[i] for each v[i] named by a row (user, mailbox, uid) of r. */
+static void
+loc_hits(struct db_result *r, const struct ledger_loc *v, size_t n,
+    bool *hit)
+{
+	size_t i;
+	int k;
+
+	for (k = 0; k < db_rows(r); k++)
+		for (i = 0; i < n; i++)
+			if (!hit[i] && strcmp(v[i].user, db_str(r, k, 0)) == 0
+			    && strcmp(v[i].mailbox, db_str(r, k, 1)) == 0
+			    && v[i].uid == strtoul(db_str(r, k, 2), NULL, 10))
+				hit[i] = true;
+}
+
+int
+ledger_expunged(struct db *db, const struct ledger_loc *v, size_t n,
+    const char *since, bool *hit, char **error_r)
+{
+	struct sbuf users = SBUF_INIT, boxes = SBUF_INIT, uids = SBUF_INIT;
+	const char *params[4];
+	struct db_result *r;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hit[i] = false;
+	if (n == 0)
+		return 0;
+	loc_arrays(v, n, &users, &boxes, &uids);
+	params[0] = sbuf_str(&users);
+	params[1] = sbuf_str(&boxes);
+	params[2] = sbuf_str(&uids);
+	params[3] = since;
+	r = db_query(db,
+	    "SELECT DISTINCT e.copy_addr, e.mailbox, e.uid"
+	    " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(u, b, i)"
+	    " JOIN route_event e ON e.copy_addr = c.u AND e.mailbox = c.b"
+	    "  AND e.uid = c.i"
+	    " WHERE e.source = 'dovecot' AND e.event = 'expunged'"
+	    "  AND (e.detail = 'doveadm' OR e.detail LIKE 'doveadm as %')"
+	    "  AND e.at >= $4::timestamptz", 4, params, error_r);
+	sbuf_release(&users);
+	sbuf_release(&boxes);
+	sbuf_release(&uids);
+	if (r == NULL)
+		return -1;
+	loc_hits(r, v, n, hit);
+	db_result_free(&r);
+	return 0;
 }
 
 int
@@ -1092,22 +1151,12 @@ ledger_late_candidates(struct db *db, const struct ledger_loc *v, size_t n,
 	const char *params[3];
 	struct db_result *r;
 	size_t i;
-	int k;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		hit[i] = false;
-		sbuf_addc(&users, i == 0 ? '{' : ',');
-		sbuf_addc(&boxes, i == 0 ? '{' : ',');
-		sbuf_addc(&uids, i == 0 ? '{' : ',');
-		array_elem(&users, v[i].user);
-		array_elem(&boxes, v[i].mailbox);
-		sbuf_addf(&uids, "%lu", v[i].uid);
-	}
 	if (n == 0)
 		return 0;
-	sbuf_addc(&users, '}');
-	sbuf_addc(&boxes, '}');
-	sbuf_addc(&uids, '}');
+	loc_arrays(v, n, &users, &boxes, &uids);
 	params[0] = sbuf_str(&users);
 	params[1] = sbuf_str(&boxes);
 	params[2] = sbuf_str(&uids);
@@ -1125,12 +1174,7 @@ ledger_late_candidates(struct db *db, const struct ledger_loc *v, size_t n,
 	sbuf_release(&uids);
 	if (r == NULL)
 		return -1;
-	for (k = 0; k < db_rows(r); k++)
-		for (i = 0; i < n; i++)
-			if (!hit[i] && strcmp(v[i].user, db_str(r, k, 0)) == 0
-			    && strcmp(v[i].mailbox, db_str(r, k, 1)) == 0
-			    && v[i].uid == strtoul(db_str(r, k, 2), NULL, 10))
-				hit[i] = true;
+	loc_hits(r, v, n, hit);
 	db_result_free(&r);
 	return 0;
 }

@@ -166,6 +166,14 @@ int ledger_late_candidates(struct db *db, const struct ledger_loc *v,
     size_t n, bool *hit, char **error_r);
 
 /*
+ * hit[i] is set when the Dovecot log (read into the ledger) shows that
+ * doveadm expunged v[i] at or after since (RFC 3339): recalld's own
+ * expunge took it.  One query.  Returns 0, or -1 with *error_r.
+ */
+int ledger_expunged(struct db *db, const struct ledger_loc *v, size_t n,
+    const char *since, bool *hit, char **error_r);
+
+/*
  * Every route_event row of recall_id (after ledger_link()), in time
  * order, for recallctl trace.  The result is the caller's
  * (db_result_free()); columns: at (RFC 3339), recipient, copy_addr,

@@ -629,10 +629,161 @@ phase_keep(const struct recall_job *job, struct item *v, size_t n)
 }
 
 /*
+ * What is known of removal k of it after the expunge: gone (audited as a
+ * removal), or still there (seen: read just before) and its quarantine
+ * row is voided.
+ */
+static void
+removal_settle(const struct recall_job *job, struct audit_queue *aq,
+    struct item *it, size_t k, bool gone, bool seen)
+{
+	const struct recall_env *env = job->env;
+	const struct store_copy *c = &it->copies.v[k];
+	struct removal *rm = &it->rm[k];
+	char *verr = NULL;
+
+	if (gone) {
+		json_t *ev = json_object();
+
+		rm->r.gone = rm->removed = true;
+		json_object_set_new(ev, "recipient",
+		    auditev_str(it->rc->recipient));
+		json_object_set_new(ev, "store_user", auditev_str(it->user));
+		json_object_set_new(ev, "mailbox", auditev_str(c->mailbox));
+		json_object_set_new(ev, "uid", json_integer((json_int_t)c->uid));
+		json_object_set_new(ev, "flags", auditev_str(c->flags));
+		json_object_set_new(ev, "quarantine_id", json_integer(rm->qid));
+		auditq_add(aq, job, "removal", ev);
+		return;
+	}
+	rm->r.seen = seen && !env->cfg->policy.recall_read;
+	if (records_quarantine_void(env->db, rm->qid, &verr) < 0) {
+		log_warnx("request %lld: quarantine row %lld: %s",
+		    job->request_id, rm->qid, verr);
+		free(verr);
+	}
+}
+
+/* loc[j]: where the copy of removal at[j] is. */
+static void
+loc_fill(struct item *v, const struct pos *at, size_t m,
+    struct ledger_loc *loc)
+{
+	size_t j;
+
+	for (j = 0; j < m; j++) {
+		const struct item *it = &v[at[j].i];
+		const struct store_copy *c = &it->copies.v[at[j].k];
+
+		loc[j] = (struct ledger_loc){ it->user, c->mailbox, c->uid };
+	}
+}
+
+/* Look again at the removals (i, k) of at[0..m): gone, or still there. */
+static void
+removal_look_again(const struct recall_job *job, struct audit_queue *aq,
+    struct item *v, const struct pos *at, size_t m)
+{
+	struct store_batch *b = store_batch_new(job->env->store);
+	size_t j;
+
+	for (j = 0; j < m; j++) {
+		struct item *it = &v[at[j].i];
+		const struct store_copy *c = &it->copies.v[at[j].k];
+
+		it->rm[at[j].k].op = store_batch_lookup(b, it->user,
+		    c->mailbox, c->uid, (const char *const *)job->tokens,
+		    job->n_tokens);
+	}
+	store_batch_run(b);
+	for (j = 0; j < m; j++) {
+		struct item *it = &v[at[j].i];
+		struct removal *rm = &it->rm[at[j].k];
+		struct store_copies after = { NULL, 0 };
+		char *err = NULL;
+
+		if (store_batch_copies(b, rm->op, &after, &err) != STORE_OK) {
+			removal_fail(rm, "", err);
+			removal_settle(job, aq, it, at[j].k, false, false);
+		} else
+			removal_settle(job, aq, it, at[j].k, after.n == 0,
+			    after.n > 0 && after.v[0].seen);
+		free(err);
+		store_copies_free(&after);
+	}
+	store_batch_free(&b);
+}
+
+/*
+ * The Dovecot log says which expunges took their copy (mail_log
+ * "expunge" lines of doveadm, read into the ledger): those are gone
+ * without asking Dovecot again.  Log lines arrive a little after the
+ * answer, so the log is read again while it brings news (at least
+ * RECALL_LOG_WAIT_MIN_MS, at most RECALL_LOG_WAIT_MAX_MS); the removals
+ * it does not show are looked at again.  at[0..m) is compacted.
+ */
+#define RECALL_LOG_WAIT_MIN_MS 500
+#define RECALL_LOG_WAIT_MAX_MS 3000
+#define RECALL_LOG_POLL_MS 50
+
+static void
+removal_confirm(const struct recall_job *job, struct audit_queue *aq,
+    struct item *v, struct pos *at, size_t m, const char *since)
+{
+	const struct recall_env *env = job->env;
+	struct ledger_loc *loc = xcalloc(m + 1, sizeof(*loc));
+	bool *hit = xcalloc(m + 1, sizeof(*hit));
+	long long t0 = now_ms(), news = t0;
+	char *err = NULL;
+	size_t j, left = m, asked = m;
+
+	while (left > 0) {
+		if (ledger_catch_up(env->ledger, env->db, NULL, &err) < 0
+		    || (loc_fill(v, at, left, loc),
+		    ledger_expunged(env->db, loc, left, since, hit,
+		    &err) < 0)) {
+			log_warnx("request %lld: the log cannot confirm the "
+			    "removals (%s): looking again", job->request_id,
+			    err);
+			xfree(&err);
+			break;
+		}
+		for (j = 0; j < left; ) {
+			if (!hit[j]) {
+				j++;
+				continue;
+			}
+			removal_settle(job, aq, &v[at[j].i], at[j].k, true,
+			    false);
+			at[j] = at[left - 1];
+			hit[j] = hit[left - 1];
+			left--;
+			news = now_ms();
+		}
+		if (left == 0 || now_ms() - t0 >= RECALL_LOG_WAIT_MAX_MS
+		    || (now_ms() - t0 >= RECALL_LOG_WAIT_MIN_MS
+		    && now_ms() - news >= RECALL_LOG_WAIT_MIN_MS))
+			break;
+		{
+			struct timespec ts = { 0, RECALL_LOG_POLL_MS * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (left > 0)
+		log_info("request %lld: %zu of %zu removals not in the Dovecot "
+		    "log: looking again", job->request_id, left, asked);
+	removal_look_again(job, aq, v, at, left);
+	free(loc);
+	free(hit);
+}
+
+/*
  * Phase 5: expunge every quarantined copy ("unseen" in the query unless
- * policy.recall_read) and look again in the same request: gone is
- * removed; still there is read just before (or the store failed), and
- * the quarantine row is voided.
+ * policy.recall_read).  Then what is gone: from the Dovecot log when
+ * recalld follows it (removal_confirm), else by looking again in the same
+ * request.  Gone is removed; still there is read just before (or the
+ * store failed), and the quarantine row is voided.
  */
 static void
 phase_expunge(const struct recall_job *job, struct audit_queue *aq,
@@ -640,8 +791,15 @@ phase_expunge(const struct recall_job *job, struct audit_queue *aq,
 {
 	const struct recall_env *env = job->env;
 	struct store_batch *b = store_batch_new(env->store);
-	size_t i, k;
+	bool by_log = env->ledger != NULL;
+	struct pos *at = NULL;
+	size_t i, k, m = 0, cap = 0;
+	char since[32];
+	time_t t = time(NULL) - 1;	/* log lines have whole seconds */
+	struct tm tm;
 
+	gmtime_r(&t, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	for (i = 0; i < n; i++)
 		for (k = 0; v[i].d.act && k < v[i].copies.n; k++)
 			if (v[i].rm[k].qid != 0)
@@ -651,57 +809,37 @@ phase_expunge(const struct recall_job *job, struct audit_queue *aq,
 				    v[i].copies.v[k].mailbox_guid,
 				    (const char *const *)job->tokens,
 				    job->n_tokens,
-				    !env->cfg->policy.recall_read);
+				    !env->cfg->policy.recall_read, !by_log);
 	store_batch_run(b);
 	for (i = 0; i < n; i++)
 		for (k = 0; v[i].d.act && k < v[i].copies.n; k++) {
-			const struct store_copy *c = &v[i].copies.v[k];
 			struct removal *rm = &v[i].rm[k];
 			struct store_copies after = { NULL, 0 };
-			enum store_status s;
 			char *err = NULL;
 
 			if (rm->qid == 0)
 				continue;
-			s = store_batch_copies(b, rm->op, &after, &err);
-			if (s != STORE_OK) {
+			if (store_batch_copies(b, rm->op, &after, &err)
+			    != STORE_OK) {
 				removal_fail(rm, "", err);
-			} else if (after.n == 0) {
-				json_t *ev = json_object();
-
-				rm->r.gone = rm->removed = true;
-				json_object_set_new(ev, "recipient",
-				    auditev_str(v[i].rc->recipient));
-				json_object_set_new(ev, "store_user",
-				    auditev_str(v[i].user));
-				json_object_set_new(ev, "mailbox",
-				    auditev_str(c->mailbox));
-				json_object_set_new(ev, "uid",
-				    json_integer((json_int_t)c->uid));
-				json_object_set_new(ev, "flags",
-				    auditev_str(c->flags));
-				json_object_set_new(ev, "quarantine_id",
-				    json_integer(rm->qid));
-				auditq_add(aq, job, "removal", ev);
+				removal_settle(job, aq, &v[i], k, false, false);
+			} else if (!by_log) {
+				removal_settle(job, aq, &v[i], k, after.n == 0,
+				    after.n > 0 && after.v[0].seen);
 			} else {
-				rm->r.seen = after.v[0].seen
-				    && !env->cfg->policy.recall_read;
-			}
-			if (!rm->r.gone) {
-				char *verr = NULL;
-
-				if (records_quarantine_void(env->db, rm->qid,
-				    &verr) < 0) {
-					log_warnx("request %lld: quarantine row "
-					    "%lld: %s", job->request_id,
-					    rm->qid, verr);
-					free(verr);
+				if (m == cap) {
+					cap = cap == 0 ? 64 : 2 * cap;
+					at = xrealloc(at, cap * sizeof(*at));
 				}
+				at[m++] = (struct pos){ i, k };
 			}
 			free(err);
 			store_copies_free(&after);
 		}
 	store_batch_free(&b);
+	if (m > 0)
+		removal_confirm(job, aq, v, at, m, since);
+	free(at);
 }
 
 /*
@@ -832,36 +970,54 @@ phase_record(const struct recall_job *job, struct audit_queue *aq,
     struct item *v, size_t n, struct report *rep)
 {
 	const struct recall_env *env = job->env;
-	char *err = NULL, **at = xcalloc(n + 1, sizeof(*at));
+	struct records_outcome *rows = xcalloc(n + 1, sizeof(*rows));
+	char *err = NULL;
 	size_t i;
-	bool txn;
+	bool txn, one = false;
 
-	/* One transaction for the chunk's outcome rows. */
-	txn = db_begin(env->db, &err) == 0;
-	if (!txn)
-		xfree(&err);
+	/* A fan-out (alias, forward) has several copies per recipient. */
 	for (i = 0; i < n; i++) {
 		struct item *it = &v[i];
-		const struct records_recipient *rc = it->rc;
 
-		/* A fan-out (alias, forward) has several copies per
-		 * recipient. */
 		if (*it->copy_addr != '\0'
-		    && strcasecmp(it->copy_addr, rc->recipient) != 0) {
+		    && strcasecmp(it->copy_addr, it->rc->recipient) != 0) {
 			char *reason = xasprintf("copy for %s: %s",
 			    it->copy_addr, it->d.reason);
 
 			free(it->d.reason);
 			it->d.reason = reason;
 		}
+		rows[i] = (struct records_outcome){ it->rc->recipient,
+		    it->copy_addr, outcome_name(it->d.outcome), it->d.reason,
+		    NULL };
+	}
+	/*
+	 * One transaction and one statement for the chunk's outcome rows;
+	 * should the statement fail, row by row after its savepoint.
+	 */
+	txn = db_begin(env->db, &err) == 0;
+	if (!txn)
+		xfree(&err);
+	if (txn && db_exec(env->db, "SAVEPOINT outcomes", 0, NULL, NULL,
+	    &err) == 0 && records_outcome_add_many(env->db, job->request_id,
+	    rows, n, &err) == 0)
+		one = true;
+	else if (txn) {
+		log_warnx("request %lld: outcomes one by one: %s",
+		    job->request_id, err);
+		xfree(&err);
+		if (db_exec(env->db, "ROLLBACK TO SAVEPOINT outcomes", 0, NULL,
+		    NULL, &err) < 0)
+			xfree(&err);
+	}
+	for (i = 0; !one && i < n; i++)
 		if (records_outcome_add(env->db, job->request_id,
-		    rc->recipient, it->copy_addr, outcome_name(it->d.outcome),
-		    it->d.reason, &at[i], &err) < 0) {
+		    rows[i].recipient, rows[i].copy_addr, rows[i].outcome,
+		    rows[i].reason, &rows[i].at, &err) < 0) {
 			log_warnx("request %lld: %s: outcome not recorded: %s",
-			    job->request_id, rc->recipient, err);
+			    job->request_id, rows[i].recipient, err);
 			xfree(&err);
 		}
-	}
 	if (txn && db_commit(env->db, &err) < 0) {
 		log_warnx("request %lld: %zu outcomes not recorded: %s",
 		    job->request_id, n, err);
@@ -877,10 +1033,10 @@ phase_record(const struct recall_job *job, struct audit_queue *aq,
 		auditq_add(aq, job, "decision", auditev_decision(&it->in,
 		    &it->first, &it->d, &it->copies));
 		report_add(rep, rc->recipient, it->copy_addr, it->d.outcome,
-		    it->d.reason, at[i]);
-		free(at[i]);
+		    it->d.reason, rows[i].at);
+		free(rows[i].at);
 	}
-	free(at);
+	free(rows);
 	auditq_flush(aq, job);
 }
 

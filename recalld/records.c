@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "records.h"
+#include "sbuf.h"
 #include "xalloc.h"
 
 void
@@ -240,6 +241,61 @@ records_outcome_add(struct db *db, long long request_id,
 	if (r == NULL)
 		return -1;
 	*at_r = xstrdup(db_str(r, 0, 0));
+	db_result_free(&r);
+	return 0;
+}
+
+int
+records_outcome_add_many(struct db *db, long long request_id,
+    struct records_outcome *v, size_t n, char **error_r)
+{
+	struct sbuf col[4];
+	const char *params[5];
+	char id[24];
+	struct db_result *r;
+	size_t i, k;
+
+	if (n == 0)
+		return 0;
+	for (k = 0; k < 4; k++)
+		sbuf_init(&col[k]);
+	for (i = 0; i < n; i++) {
+		const char *f[4] = { v[i].recipient, v[i].copy_addr,
+		    v[i].outcome, v[i].reason };
+
+		for (k = 0; k < 4; k++) {
+			sbuf_addc(&col[k], i == 0 ? '{' : ',');
+			db_array_elem(&col[k], f[k]);
+		}
+	}
+	snprintf(id, sizeof(id), "%lld", request_id);
+	params[0] = id;
+	for (k = 0; k < 4; k++) {
+		sbuf_addc(&col[k], '}');
+		params[k + 1] = sbuf_str(&col[k]);
+	}
+	/* decided_at is now(): the same for every row of the transaction. */
+	r = db_query(db, "WITH ins AS (INSERT INTO recall_outcome "
+	    "(request_id, recipient, copy_addr, outcome, reason) "
+	    "SELECT $1, t.r, t.c, t.o, t.w FROM unnest($2::text[], "
+	    "$3::text[], $4::text[], $5::text[]) AS t(r, c, o, w) "
+	    /* A retry of a pending copy decides it again (recall_retry). */
+	    "ON CONFLICT (request_id, recipient, copy_addr) DO UPDATE SET "
+	    "outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, "
+	    "decided_at = now() RETURNING 1) "
+	    "SELECT (SELECT count(*) FROM ins), " DB_SQL_RFC3339("now()"),
+	    5, params, error_r);
+	for (k = 0; k < 4; k++)
+		sbuf_release(&col[k]);
+	if (r == NULL)
+		return -1;
+	if (strtoull(db_str(r, 0, 0), NULL, 10) != n) {
+		db_result_free(&r);
+		*error_r = xstrdup("recall_outcome: not every row was written");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		v[i].at = xstrdup(db_str(r, 0, 1));
 	db_result_free(&r);
 	return 0;
 }

@@ -75,6 +75,20 @@ int records_outcome_add(struct db *db, long long request_id,
     const char *recipient, const char *copy_addr, const char *outcome,
     const char *reason, char **at_r, char **error_r);
 
+/*
+ * Many recall_outcome rows in one statement (call inside a transaction):
+ * v[i].at gets the decision time (RFC 3339, heap; the caller frees).
+ * The strings of v are borrowed.  Returns 0, or -1 with *error_r (then
+ * nothing is written: add the rows one by one instead).
+ */
+struct records_outcome {
+	const char *recipient, *copy_addr, *outcome, *reason;
+	char *at;
+};
+
+int records_outcome_add_many(struct db *db, long long request_id,
+    struct records_outcome *v, size_t n, char **error_r);
+
 int records_request_finish(struct db *db, long long request_id,
     const char *status, char **error_r);
 

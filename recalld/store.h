@@ -126,15 +126,24 @@ size_t store_batch_find(struct store_batch *b, const char *user,
 size_t store_batch_text(struct store_batch *b, const char *user,
     const char *mailbox, unsigned long uid, unsigned long long size_hint);
 /*
- * store_expunge() under each token, then, in the same POST, the look
- * again (store_lookup() under every token): its copies are what is still
- * there.  Any failed command makes the operation fail.  mailbox_guid
+ * store_expunge() under each token, then, with look_again, in the same
+ * POST, the look again (store_lookup() under every token): its copies are
+ * what is still there (without it, none).  Any failed command makes the
+ * operation fail.  mailbox_guid
  * (the find's store_copy.mailbox_guid; "" when unknown) lets the copy
  * share a wildcard command with others (see below).
  */
 size_t store_batch_expunge(struct store_batch *b, const char *user,
     const char *mailbox, unsigned long uid, const char *mailbox_guid,
-    const char *const *tokens, size_t n_tokens, bool only_unseen);
+    const char *const *tokens, size_t n_tokens, bool only_unseen,
+    bool look_again);
+/*
+ * The look again alone (store_lookup() under every token), as an expunge
+ * operation of no token: its copies are what is still there.
+ */
+size_t store_batch_lookup(struct store_batch *b, const char *user,
+    const char *mailbox, unsigned long uid, const char *const *tokens,
+    size_t n_tokens);
 
 /* Send every operation and wait for every answer.  Once per batch. */
 void store_batch_run(struct store_batch *b);

@@ -61,7 +61,7 @@ struct batch_op {
 	/* What merging needs (FIND, EXPUNGE); pattern for groups. */
 	char *user, *mailbox, *mailbox_guid;
 	unsigned long uid;
-	bool with_text, only_unseen;
+	bool with_text, only_unseen, look_again;
 	size_t group;		/* OP_GROUPED: its group operation */
 	size_t *members;	/* groups: member operations, by user */
 	size_t n_members;
@@ -243,7 +243,8 @@ store_batch_text(struct store_batch *b, const char *user,
 size_t
 store_batch_expunge(struct store_batch *b, const char *user,
     const char *mailbox, unsigned long uid, const char *mailbox_guid,
-    const char *const *tokens, size_t n_tokens, bool only_unseen)
+    const char *const *tokens, size_t n_tokens, bool only_unseen,
+    bool look_again)
 {
 	char uidbuf[24];
 	struct batch_op *op;
@@ -256,6 +257,7 @@ store_batch_expunge(struct store_batch *b, const char *user,
 	op->mailbox_guid = xstrdup(mailbox_guid != NULL ? mailbox_guid : "");
 	op->uid = uid;
 	op->only_unseen = only_unseen;
+	op->look_again = look_again;
 	snprintf(uidbuf, sizeof(uidbuf), "%lu", uid);
 	/* Expunge under the token the copy actually carries. */
 	for (i = 0; i < n_tokens; i++) {
@@ -272,12 +274,31 @@ store_batch_expunge(struct store_batch *b, const char *user,
 	 * Look again in the same POST, after the expunges: Dovecot runs the
 	 * commands of one request in order.  Any token counts.
 	 */
-	{
+	if (look_again) {
 		const char *q[] = { "mailbox", mailbox, "uid", uidbuf };
 
 		batch_cmd(op, "fetch", user, store_copy_fields,
 		    STORE_N_COPY_FIELDS, strings(q, 4));
 	}
+	return index;
+}
+
+size_t
+store_batch_lookup(struct store_batch *b, const char *user,
+    const char *mailbox, unsigned long uid, const char *const *tokens,
+    size_t n_tokens)
+{
+	char uidbuf[24];
+	const char *q[] = { "mailbox", mailbox, "uid", uidbuf };
+	struct batch_op *op;
+	size_t index;
+
+	/* A look again alone: an expunge of no token. */
+	op = batch_op_new(b, BATCH_EXPUNGE, tokens, n_tokens, &index);
+	op->weight = 1024;
+	snprintf(uidbuf, sizeof(uidbuf), "%lu", uid);
+	batch_cmd(op, "fetch", user, store_copy_fields, STORE_N_COPY_FIELDS,
+	    strings(q, 4));
 	return index;
 }
 
@@ -341,7 +362,8 @@ mergeable(const struct batch_op *op)
 	if (op->kind == BATCH_FIND)
 		return true;
 	/* The exact selection names the copy by mailbox GUID and uid. */
-	return op->kind == BATCH_EXPUNGE && op->mailbox_guid[0] != '\0';
+	return op->kind == BATCH_EXPUNGE && op->user != NULL
+	    && op->mailbox_guid[0] != '\0';
 }
 
 /* What operations must share to be merged: kind, flags, tokens. */
@@ -352,8 +374,8 @@ merge_key(const struct batch_op *op)
 	size_t k;
 
 	sbuf_init(&sb);
-	sbuf_addf(&sb, "%d %d %d", (int)op->kind, op->with_text,
-	    op->only_unseen);
+	sbuf_addf(&sb, "%d %d %d %d", (int)op->kind, op->with_text,
+	    op->only_unseen, op->look_again);
 	if (op->kind == BATCH_EXPUNGE) {
 		sbuf_addc(&sb, '\n');
 		sbuf_adds(&sb, op->mailbox);
@@ -442,7 +464,7 @@ group_commands(struct store_batch *b, size_t g)
 		batch_cmd(op, "expunge", op->user, NULL, 0, q);
 	}
 	op->n_exp = op->n_tokens;
-	{
+	if (m0->look_again) {
 		json_t *q = json_array();
 
 		json_array_append_new(q, json_string("mailbox"));
