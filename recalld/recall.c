@@ -579,34 +579,50 @@ phase_keep(const struct recall_job *job, struct item *v, size_t n)
 
 	ok = db_begin(env->db, &err) == 0;
 	while (ok && pos_next(v, n, &p)) {
+		struct records_quarantine *q = NULL;
+		long long *ids;
+		struct pos g;
+		size_t m = 0, cap = 0, j;
+
 		text_group(job, v, n, p, &end);
-		for (; ok && pos_next(v, n, &p) && (p.i < end.i
-		    || (p.i == end.i && p.k < end.k)); p.k++) {
-			struct store_copy *c = &v[p.i].copies.v[p.k];
-			struct records_quarantine q;
+		/* The group's rows, in one or a few statements. */
+		for (g = p; pos_next(v, n, &g) && (g.i < end.i
+		    || (g.i == end.i && g.k < end.k)); g.k++) {
+			struct store_copy *c = &v[g.i].copies.v[g.k];
 
 			if (!c->text_exact)
 				log_warnx("request %lld: %s %s/%lu: the "
 				    "quarantine copy is not byte-exact (8-bit "
 				    "data Dovecot's API does not carry)",
-				    job->request_id, v[p.i].user, c->mailbox,
+				    job->request_id, v[g.i].user, c->mailbox,
 				    c->uid);
-			memset(&q, 0, sizeof(q));
-			q.request_id = job->request_id;
-			q.recipient = v[p.i].rc->recipient;
-			q.copy_addr = v[p.i].copy_addr;
-			q.store_user = v[p.i].user;
-			q.mailbox = c->mailbox;
-			q.uid = c->uid;
-			q.flags = c->flags;
-			q.message = c->text;
-			q.len = c->text_len;
-			q.days = env->cfg->policy.quarantine_days;
-			ok = records_quarantine_add(env->db, &q,
-			    &v[p.i].rm[p.k].qid, &err) == 0;
-			/* In the database now (or never will be). */
-			xfree(&c->text);
+			if (m == cap) {
+				cap = cap == 0 ? 64 : 2 * cap;
+				q = xrealloc(q, cap * sizeof(*q));
+			}
+			memset(&q[m], 0, sizeof(q[m]));
+			q[m].request_id = job->request_id;
+			q[m].recipient = v[g.i].rc->recipient;
+			q[m].copy_addr = v[g.i].copy_addr;
+			q[m].store_user = v[g.i].user;
+			q[m].mailbox = c->mailbox;
+			q[m].uid = c->uid;
+			q[m].flags = c->flags;
+			q[m].message = c->text != NULL ? c->text : "";
+			q[m].len = c->text_len;
+			q[m].days = env->cfg->policy.quarantine_days;
+			m++;
 		}
+		ids = xcalloc(m + 1, sizeof(*ids));
+		ok = records_quarantine_add_many(env->db, q, m, ids, &err) == 0;
+		for (j = 0, g = p; pos_next(v, n, &g) && (g.i < end.i
+		    || (g.i == end.i && g.k < end.k)); g.k++, j++) {
+			v[g.i].rm[g.k].qid = ok ? ids[j] : 0;
+			/* In the database now (or never will be). */
+			xfree(&v[g.i].copies.v[g.k].text);
+		}
+		free(ids);
+		free(q);
 		p = end;
 	}
 	if (ok)

@@ -347,6 +347,89 @@ records_quarantine_add(struct db *db, const struct records_quarantine *q,
 	return 0;
 }
 
+/* Rows q[0..n) (one request, one policy) in one INSERT with ids[]. */
+static int
+quarantine_insert(struct db *db, const struct records_quarantine *q,
+    size_t n, long long *ids, char **error_r)
+{
+	struct sbuf col[8];
+	const char *params[10];
+	char req[24], days[24], count[24];
+	struct db_result *r;
+	size_t i, k;
+	int rc;
+
+	snprintf(count, sizeof(count), "%zu", n);
+	params[0] = count;
+	r = db_query(db, "SELECT nextval('quarantine_id_seq') FROM "
+	    "generate_series(1, $1::int) ORDER BY 1", 1, params, error_r);
+	if (r == NULL)
+		return -1;
+	if ((size_t)db_rows(r) != n) {
+		db_result_free(&r);
+		*error_r = xstrdup("quarantine: no row ids");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		ids[i] = to_ll(db_str(r, (int)i, 0));
+	db_result_free(&r);
+	for (k = 0; k < 8; k++)
+		sbuf_init(&col[k]);
+	for (i = 0; i < n; i++) {
+		char id[24], uid[24], *hex = db_bytea_encode(q[i].message,
+		    q[i].len);
+		const char *f[8] = { id, q[i].recipient, q[i].copy_addr,
+		    q[i].store_user, q[i].mailbox, uid, q[i].flags, hex };
+
+		snprintf(id, sizeof(id), "%lld", ids[i]);
+		snprintf(uid, sizeof(uid), "%lu", q[i].uid);
+		for (k = 0; k < 8; k++) {
+			sbuf_addc(&col[k], i == 0 ? '{' : ',');
+			db_array_elem(&col[k], f[k]);
+		}
+		free(hex);
+	}
+	snprintf(req, sizeof(req), "%lld", q[0].request_id);
+	snprintf(days, sizeof(days), "%ld", q[0].days);
+	for (k = 0; k < 8; k++) {
+		sbuf_addc(&col[k], '}');
+		params[k] = sbuf_str(&col[k]);
+	}
+	params[8] = req;
+	params[9] = days;
+	rc = db_exec(db, "INSERT INTO quarantine (id, request_id, recipient, "
+	    "copy_addr, store_user, mailbox, uid, flags, message, expires_at) "
+	    "SELECT t.id, $9, t.r, t.c, t.u, t.b, t.i, t.f, t.m, "
+	    "now() + make_interval(days => $10::int) FROM unnest("
+	    "$1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
+	    "$6::bigint[], $7::text[], $8::bytea[]) "
+	    "AS t(id, r, c, u, b, i, f, m)", 10, params, NULL, error_r);
+	for (k = 0; k < 8; k++)
+		sbuf_release(&col[k]);
+	return rc;
+}
+
+int
+records_quarantine_add_many(struct db *db,
+    const struct records_quarantine *q, size_t n, long long *ids,
+    char **error_r)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		unsigned long long bytes = q[i].len;
+
+		for (j = i + 1; j < n && q[j].request_id == q[i].request_id
+		    && q[j].days == q[i].days
+		    && bytes + q[j].len <= RECORDS_QUARANTINE_BYTES; j++)
+			bytes += q[j].len;
+		if (quarantine_insert(db, &q[i], j - i, &ids[i], error_r) < 0)
+			return -1;
+		i = j;
+	}
+	return 0;
+}
+
 int
 records_quarantine_void(struct db *db, long long id, char **error_r)
 {

@@ -108,6 +108,15 @@ struct records_quarantine {
 /* Keep a copy before it is removed; the row id goes to *id_r. */
 int records_quarantine_add(struct db *db, const struct records_quarantine *q,
     long long *id_r, char **error_r);
+/*
+ * records_quarantine_add() for q[0..n) in few statements (at most
+ * RECORDS_QUARANTINE_BYTES of text each; call inside a transaction): the
+ * row ids go to ids[0..n).  Returns 0, or -1 with *error_r.
+ */
+#define RECORDS_QUARANTINE_BYTES (8UL * 1024 * 1024)
+int records_quarantine_add_many(struct db *db,
+    const struct records_quarantine *q, size_t n, long long *ids,
+    char **error_r);
 
 /*
  * The copy stayed in the mailbox (read just before the expunge): mark the
