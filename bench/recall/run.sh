@@ -50,7 +50,9 @@ cc -std=c17 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Irecalld \
     -lcrypto -lpthread || exit 1
 
 echo "# bench/recall: lab with $N extra mailboxes ($(nproc) cores)"
-LAB_EXTRA_USERS=$N tests/lab/lab.sh up "$LAB" >/dev/null || exit 1
+# The deployment docs/dovecot.md describes: its event filters.
+LAB_EVENTS=documented LAB_EXTRA_USERS=$N tests/lab/lab.sh up "$LAB" \
+    >/dev/null || exit 1
 . "$LAB/env"
 psql_lab() { psql -X -At -v ON_ERROR_STOP=1 -h "$PGHOST" -U postgres -d recall -c "$1"; }
 ctl() { "$BUILD/bin/recallctl" -c "$RECALL_CONF" "$@"; }

@@ -21,7 +21,9 @@
 # default build/bin of this repository; "down" and "restart" use the one
 # "up" used), PG_BINDIR (default: the newest /usr/lib/postgresql/*/bin),
 # LAB_EXTRA_USERS=N (N more mailboxes u00001@ .. uNNNNN@example.test,
-# password = name + "pw"; for bench/recall).
+# password = name + "pw"; for bench/recall), LAB_EVENTS=documented (the
+# event filters of docs/dovecot.md instead of the unfiltered ones the
+# tests read; for bench/recall).
 # Runs as root. Every process it starts is recorded and stopped by "down";
 # nothing else is touched.
 
@@ -48,6 +50,36 @@ extra_users() {
 	case "$n" in *[!0-9]*|'') die "LAB_EXTRA_USERS must be a number" ;; esac
 	[ "$n" -gt 0 ] && seq -f 'u%05g' 1 "$n"
 	return 0
+}
+# dovecot_metrics: the event exporter's metrics (see LAB_EVENTS above).
+dovecot_metrics() {
+	if [ "${LAB_EVENTS:-}" = documented ]; then
+		cat <<'EOM'
+metric recall_mail_opened {
+  exporter = log
+  filter = event=mail_opened AND (reason_code=imap:fetch_body OR reason_code=pop3:cmd_retr OR reason_code=pop3:cmd_top) AND NOT category=service:doveadm
+}
+metric recall_auth_finished {
+  exporter = log
+  filter = event=auth_client_request_finished
+}
+EOM
+		return
+	fi
+	cat <<'EOM'
+metric recall_mail_opened {
+  exporter = log
+  filter = event=mail_opened
+}
+metric recall_auth_finished {
+  exporter = log
+  filter = event=auth_client_request_finished
+}
+metric recall_mail_expunged {
+  exporter = log
+  filter = event=mail_expunged
+}
+EOM
 }
 err() { echo "# lab: $*" >&2; }
 die() { err "error: $*"; exit 1; }
@@ -349,18 +381,7 @@ event_exporter log {
   format_args = time-rfc3339
   transport = log
 }
-metric recall_mail_opened {
-  exporter = log
-  filter = event=mail_opened
-}
-metric recall_auth_finished {
-  exporter = log
-  filter = event=auth_client_request_finished
-}
-metric recall_mail_expunged {
-  exporter = log
-  filter = event=mail_expunged
-}
+$(dovecot_metrics)
 
 service imap-login {
   inet_listener imap {
