@@ -7,6 +7,9 @@
 #            "recallctl recall" (recalld: read the logs, load the ledger,
 #            decide every copy, quarantine + expunge it, record it) and
 #            print copies/s.  Target: N = 10,000 in at most 10 s.
+#            Then the floor in the same run: Dovecot alone doing the same
+#            two passes (bench/recall/floor.py) on N fresh copies, and
+#            the ratio recall / floor (recalld's own overhead).
 #   latency  the decision lookup (ledger_message_load + ledger_copies, what
 #            recalld does before deciding) for one message, with the
 #            route_event table filled to 1 M and then 10 M rows of other
@@ -111,9 +114,21 @@ if [[ " $phases " == *" copies "* ]]; then
 	recall_one "$BASE" baseline
 	base_rate=$RATE
 	recall_one "$N" target
+	target_s=$(echo "$N / $RATE" | bc -l)
 	printf 'recall   ratio copies/s at N=%d / N=%d: %.2f\n' "$N" "$BASE" \
 	    "$(echo "$RATE / $base_rate" | bc -l)"
 	[ "$(echo "$N / $RATE <= 10" | bc)" = 1 ] || echo "# above the 10 s target for $N copies"
+	# The floor in the same run: Dovecot alone doing what recalld asks
+	# of it (a wildcard fetch with the text, then a wildcard expunge),
+	# on N fresh copies, without recalld (bench/recall/floor.py).
+	send_many "$N" "bench floor"
+	read -r f_fetch f_exp f_found < <(python3 bench/recall/floor.py \
+	    "$DOVEADM_URL" "$DOVEADM_KEY_FILE" "$MSGID" \
+	    $(seq -f 'u%05g' 1 "$N"))
+	printf 'floor    dovecot alone, %d copies: fetch with text %.2f s + expunge %.2f s = %.2f s\n' \
+	    "$f_found" "$f_fetch" "$f_exp" "$(echo "$f_fetch + $f_exp" | bc -l)"
+	printf 'floor    ratio recall time / dovecot alone: %.2f\n' \
+	    "$(echo "$target_s / ($f_fetch + $f_exp)" | bc -l)"
 fi
 
 if [[ " $phases " == *" latency "* ]]; then
