@@ -751,9 +751,10 @@ removal_confirm(const struct recall_job *job, struct audit_queue *aq,
 	bool *hit = xcalloc(m + 1, sizeof(*hit));
 	long long t0 = now_ms(), news = t0;
 	char *err = NULL;
-	size_t j, left = m, asked = m;
+	size_t j, left = m, asked = m, rounds = 0;
 
 	while (left > 0) {
+		rounds++;
 		if (ledger_catch_up(env->ledger, env->db, NULL, &err) < 0
 		    || (loc_fill(v, at, left, loc),
 		    ledger_expunged(env->db, loc, left, since, hit,
@@ -786,6 +787,9 @@ removal_confirm(const struct recall_job *job, struct audit_queue *aq,
 			nanosleep(&ts, NULL);
 		}
 	}
+	log_info("request %lld: %zu of %zu removals confirmed by the log in "
+	    "%lld ms, %zu reads", job->request_id, asked - left, asked,
+	    now_ms() - t0, rounds);
 	if (left > 0)
 		log_info("request %lld: %zu of %zu removals not in the Dovecot "
 		    "log: looking again", job->request_id, left, asked);
