@@ -32,6 +32,14 @@ struct spool {
 	uint64_t written, synced;	/* bytes over all segments */
 	bool syncing;			/* a thread is in fdatasync() */
 	uint64_t wake_gen;		/* spool_wake() calls */
+	/*
+	 * Readers waiting in spool_wait() or spool_wait_more(), and the
+	 * smallest offset in the current segment one of them waits for: a
+	 * sync that leaves seg_synced below it wakes nobody, so a reader
+	 * letting a batch gather is not woken once per group commit.
+	 */
+	int data_waiters;
+	off_t data_wait_off;
 	uint64_t n_appends, n_syncs;
 };
 
@@ -304,7 +312,9 @@ spool_append(struct spool *sp, const char *line, size_t len,
 			sp->synced = target;
 			if (fd == sp->fd)
 				sp->seg_synced = seg_target;
-			pthread_cond_broadcast(&sp->data_cv);
+			if (sp->data_waiters > 0
+			    && sp->seg_synced >= sp->data_wait_off)
+				pthread_cond_broadcast(&sp->data_cv);
 		}
 		pthread_cond_broadcast(&sp->synced_cv);
 		if (r < 0) {
@@ -339,6 +349,9 @@ spool_read(struct spool *sp, struct spool_cursor *cur, size_t max_bytes,
 			cur->seg = cseg;
 			cur->off = 0;
 		}
+		/* Caught up: the usual case for an idle writer. */
+		if (cur->seg == cseg && cur->off >= csynced)
+			return 0;
 		path = spool_path(sp, cur->seg);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && errno != ENOENT) {
@@ -404,11 +417,12 @@ spool_read(struct spool *sp, struct spool_cursor *cur, size_t max_bytes,
 	}
 }
 
-void
+int
 spool_remove_before(struct spool *sp, const struct spool_cursor *cur)
 {
 	uint64_t seg = UINT64_MAX;
 	char *path;
+	int failed = 0;
 
 	while ((seg = spool_next_segment(sp, seg, NULL)) != UINT64_MAX
 	    && seg < cur->seg) {
@@ -419,12 +433,15 @@ spool_remove_before(struct spool *sp, const struct spool_cursor *cur)
 		}
 		pthread_mutex_unlock(&sp->lock);
 		path = spool_path(sp, seg);
-		if (unlink(path) < 0 && errno != ENOENT)
+		if (unlink(path) < 0 && errno != ENOENT) {
 			log_warn("spool: cannot remove %s", path);
-		else
+			failed++;
+		} else {
 			log_debug("spool: removed %s", path);
+		}
 		free(path);
 	}
+	return failed;
 }
 
 void
@@ -436,6 +453,21 @@ spool_rotate_idle(struct spool *sp, const struct spool_cursor *cur)
 	    && spool_rotate_locked(sp) < 0)
 		log_warn("spool: cannot start a new segment");
 	pthread_mutex_unlock(&sp->lock);
+}
+
+/* Register a reader that waits for seg_synced >= off.  Locked. */
+static void
+spool_wait_begin(struct spool *sp, off_t off)
+{
+	if (sp->data_waiters++ == 0 || off < sp->data_wait_off)
+		sp->data_wait_off = off;
+}
+
+/* Locked.  A remaining waiter may be woken early; it checks again. */
+static void
+spool_wait_end(struct spool *sp)
+{
+	sp->data_waiters--;
 }
 
 void
@@ -451,8 +483,11 @@ spool_wait(struct spool *sp, const struct spool_cursor *cur, int timeout_ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&sp->lock);
-	if (cur->seg == sp->seg && cur->off >= sp->seg_synced)
+	if (cur->seg == sp->seg && cur->off >= sp->seg_synced) {
+		spool_wait_begin(sp, cur->off + 1);
 		pthread_cond_timedwait(&sp->data_cv, &sp->lock, &ts);
+		spool_wait_end(sp);
+	}
 	pthread_mutex_unlock(&sp->lock);
 }
 
@@ -483,13 +518,19 @@ spool_pending(struct spool *sp, const struct spool_cursor *cur,
 
 void
 spool_wait_more(struct spool *sp, const struct spool_cursor *cur,
-    uint64_t have, uint64_t gen, const struct timespec *deadline)
+    uint64_t want, uint64_t gen, const struct timespec *deadline)
 {
 	pthread_mutex_lock(&sp->lock);
-	while (spool_pending_locked(sp, cur) <= have && sp->wake_gen == gen
-	    && pthread_cond_timedwait(&sp->data_cv, &sp->lock, deadline)
-	    != ETIMEDOUT)
-		;
+	while (spool_pending_locked(sp, cur) < want && sp->wake_gen == gen) {
+		/* pending < want: cur is in the current segment. */
+		spool_wait_begin(sp, cur->off + (off_t)want);
+		if (pthread_cond_timedwait(&sp->data_cv, &sp->lock, deadline)
+		    == ETIMEDOUT) {
+			spool_wait_end(sp);
+			break;
+		}
+		spool_wait_end(sp);
+	}
 	pthread_mutex_unlock(&sp->lock);
 }
 

@@ -66,8 +66,11 @@ int spool_append(struct spool *spool, const char *line, size_t len,
  */
 int spool_read(struct spool *spool, struct spool_cursor *cur,
     size_t max_bytes, char **buf_r, size_t *len_r, off_t *end_r);
-/* Remove every finished segment before cur.seg. */
-void spool_remove_before(struct spool *spool, const struct spool_cursor *cur);
+/*
+ * Remove every finished segment before cur.seg (this lists spool_dir).
+ * Returns the number of segments that could not be removed (logged).
+ */
+int spool_remove_before(struct spool *spool, const struct spool_cursor *cur);
 /*
  * The reader is idle at cur: if that is the end of the current segment and
  * the segment holds at least SPOOL_IDLE_ROTATE bytes, start a new one so the
@@ -86,12 +89,14 @@ void spool_wait(struct spool *spool, const struct spool_cursor *cur,
 uint64_t spool_pending(struct spool *spool, const struct spool_cursor *cur,
     uint64_t *gen_r);
 /*
- * Wait until more than have durable bytes follow cur, spool_wake() was
+ * Wait until at least want durable bytes follow cur, spool_wake() was
  * called since spool_pending() returned gen, or the CLOCK_REALTIME
- * deadline passed.
+ * deadline passed.  A group commit that leaves fewer than want bytes after
+ * cur does not wake the caller, so a reader letting a batch gather sleeps
+ * through the commits instead of waking once per sync.
  */
 void spool_wait_more(struct spool *spool, const struct spool_cursor *cur,
-    uint64_t have, uint64_t gen, const struct timespec *deadline);
+    uint64_t want, uint64_t gen, const struct timespec *deadline);
 /* Wake spool_wait() and spool_wait_more() callers. */
 void spool_wake(struct spool *spool);
 

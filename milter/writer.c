@@ -70,6 +70,8 @@ struct writer {
 	int waiters;			/* in writer_wait_committed() */
 	struct spool_cursor cur;	/* the thread's read position */
 	struct spool_cursor committed;	/* everything before is in the DB */
+	uint64_t swept;			/* no finished segment is left
+					   before this one */
 	struct db *db;
 };
 
@@ -357,9 +359,11 @@ writer_hurried(struct writer *w)
 }
 
 /*
- * Let a batch gather after w->cur (see WRITER_LINGER_MS).  The wake-up
- * generation is read before writer_hurried() so that a waiter or a stop
- * arriving in between ends spool_wait_more() at once.
+ * Let a batch gather after w->cur (see WRITER_LINGER_MS).  The thread
+ * sleeps until the deadline, a full batch, a waiter or a stop: the group
+ * commits in between do not wake it.  The wake-up generation is read
+ * before writer_hurried() so that a waiter or a stop arriving in between
+ * ends spool_wait_more() at once.
  */
 static void
 writer_linger(struct writer *w)
@@ -381,7 +385,8 @@ writer_linger(struct writer *w)
 		if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec
 		    && now.tv_nsec >= deadline.tv_nsec))
 			return;
-		spool_wait_more(w->spool, &w->cur, have, gen, &deadline);
+		spool_wait_more(w->spool, &w->cur, WRITER_BATCH_BYTES, gen,
+		    &deadline);
 	}
 }
 
@@ -400,7 +405,10 @@ writer_publish(struct writer *w)
 	w->committed = w->cur;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->lock);
-	spool_remove_before(w->spool, &w->cur);
+	/* Segments end only when the cursor moves on to the next one. */
+	if (w->cur.seg > w->swept
+	    && spool_remove_before(w->spool, &w->cur) == 0)
+		w->swept = w->cur.seg;
 }
 
 /* Parse the lines of buf; bad lines are logged and skipped. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""smtplat.py HOST PORT N FROM TO: send N small messages one after the
-other over one SMTP session and print the per-message latency (MAIL FROM
-to the 250 after the final dot) as "p50_ms p99_ms mean_ms"."""
+"""smtplat.py HOST PORT N FROM TO [RAW]: send N small messages one after
+the other over one SMTP session and print the per-message latency (MAIL
+FROM to the 250 after the final dot) as "p50_ms p99_ms mean_ms"; with RAW,
+also append every sample (ms, one a line) to the file RAW."""
 import smtplib
 import sys
 import time
@@ -17,6 +18,9 @@ for i in range(n):
     s.sendmail(sender, [rcpt], msg)
     lat.append((time.perf_counter() - t0) * 1000.0)
 s.quit()
+if len(sys.argv) > 6:
+    with open(sys.argv[6], "a") as f:
+        f.write("".join("%.3f\n" % v for v in lat))
 lat.sort()
 def pct(p):
     return lat[min(len(lat) - 1, int(round(p / 100.0 * len(lat) + 0.5)) - 1)]

@@ -182,6 +182,20 @@ wake_later(void *arg)
 	return NULL;
 }
 
+static void *
+append_later(void *arg)
+{
+	static const char *const lines[] = { "a", "b", "cdef" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		usleep(50 * 1000);
+		if (spool_append(arg, lines[i], strlen(lines[i]), NULL) < 0)
+			return arg;
+	}
+	return NULL;
+}
+
 /* What the writer's linger (writer.c) relies on. */
 static void
 test_spool_pending(void)
@@ -208,29 +222,43 @@ test_spool_pending(void)
 	TEST_BEGIN("spool: wait_more times out when nothing comes");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	dl = deadline_in(100);
-	spool_wait_more(sp, &cur, 4, gen, &dl);
+	spool_wait_more(sp, &cur, 5, gen, &dl);
 	CHECK(ms_since(&t0) >= 90);
 	TEST_END();
 
-	TEST_BEGIN("spool: wait_more returns at once when more is there, or "
+	TEST_BEGIN("spool: wait_more returns at once when enough is there, or "
 	    "after a wake");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	dl = deadline_in(5000);
-	spool_wait_more(sp, &cur, 0, gen, &dl);
+	spool_wait_more(sp, &cur, 4, gen, &dl);
 	CHECK(ms_since(&t0) < 1000);
 	(void)spool_pending(sp, &cur, &gen);
 	pthread_create(&t, NULL, wake_later, sp);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	dl = deadline_in(5000);
-	spool_wait_more(sp, &cur, 4, gen, &dl);
+	spool_wait_more(sp, &cur, 5, gen, &dl);
 	CHECK(ms_since(&t0) < 1000);
 	pthread_join(t, NULL);
 	(void)spool_pending(sp, &cur, &gen2);
 	CHECK(gen2 != gen);
 	/* A wake that came before the wait is not lost. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	spool_wait_more(sp, &cur, 4, gen, &dl);
+	spool_wait_more(sp, &cur, 5, gen, &dl);
 	CHECK(ms_since(&t0) < 1000);
+	TEST_END();
+
+	TEST_BEGIN("spool: wait_more returns only once want bytes are "
+	    "durable, on the commit that reaches it");
+	(void)spool_pending(sp, &cur, &gen);
+	pthread_create(&t, NULL, append_later, sp);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dl = deadline_in(5000);
+	/* 4 bytes are there; append_later adds 2 + 2 + 5 after 50 ms each. */
+	spool_wait_more(sp, &cur, 13, gen, &dl);
+	CHECK(ms_since(&t0) >= 140);
+	CHECK(ms_since(&t0) < 1000);
+	CHECK(spool_pending(sp, &cur, NULL) >= 13);
+	pthread_join(t, NULL);
 	spool_close(&sp);
 	TEST_END();
 }
