@@ -556,7 +556,11 @@ dovelog_sessions_free(struct dovelog_sessions **s)
 static void
 copy_field(char *dst, size_t size, const char *src)
 {
-	size_t n = strlen(src);
+	size_t n;
+
+	if (src == NULL)
+		src = "";
+	n = strlen(src);
 
 	if (n >= size)
 		n = size - 1;
@@ -564,24 +568,56 @@ copy_field(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+bool
+dovelog_session_set(struct dovelog_session *e, const char *session,
+    const char *service, const char *remote_ip, const char *real_remote_ip,
+    const char *auth_user, long local_port)
+{
+	memset(e, 0, sizeof(*e));
+	e->local_port = -1;
+	if (session == NULL || *session == '\0'
+	    || strlen(session) > DOVELOG_SESSION_MAX)
+		return false;
+	copy_field(e->session, sizeof(e->session), session);
+	copy_field(e->service, sizeof(e->service), service);
+	copy_field(e->remote_ip, sizeof(e->remote_ip), remote_ip);
+	copy_field(e->real_remote_ip, sizeof(e->real_remote_ip),
+	    real_remote_ip);
+	copy_field(e->auth_user, sizeof(e->auth_user), auth_user);
+	e->local_port = local_port;
+	return true;
+}
+
+bool
+dovelog_session_from_line(struct dovelog_session *e,
+    const struct dovelog_line *a)
+{
+	if (a->kind != DOVELOG_AUTH) {
+		memset(e, 0, sizeof(*e));
+		e->local_port = -1;
+		return false;
+	}
+	return dovelog_session_set(e, a->session, a->service, a->remote_ip,
+	    a->real_remote_ip, a->auth_user, a->local_port);
+}
+
+void
+dovelog_sessions_put(struct dovelog_sessions *s,
+    const struct dovelog_session *e)
+{
+	if (e->session[0] == '\0')
+		return;
+	s->v[session_hash(e->session, s->slots)] = *e;
+}
+
 void
 dovelog_sessions_add(struct dovelog_sessions *s,
     const struct dovelog_line *a)
 {
-	struct dovelog_session *e;
+	struct dovelog_session e;
 
-	if (a->kind != DOVELOG_AUTH || *a->session == '\0'
-	    || strlen(a->session) > DOVELOG_SESSION_MAX)
-		return;
-	e = &s->v[session_hash(a->session, s->slots)];
-	memset(e, 0, sizeof(*e));
-	copy_field(e->session, sizeof(e->session), a->session);
-	copy_field(e->service, sizeof(e->service), a->service);
-	copy_field(e->remote_ip, sizeof(e->remote_ip), a->remote_ip);
-	copy_field(e->real_remote_ip, sizeof(e->real_remote_ip),
-	    a->real_remote_ip);
-	copy_field(e->auth_user, sizeof(e->auth_user), a->auth_user);
-	e->local_port = a->local_port;
+	if (dovelog_session_from_line(&e, a))
+		dovelog_sessions_put(s, &e);
 }
 
 const struct dovelog_session *

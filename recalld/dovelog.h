@@ -161,9 +161,25 @@ struct dovelog_session {
 };
 
 /*
+ * Fill *e (NULL strings count as ""; each is cut to its field's size).
+ * Returns false, leaving *e zeroed, when session is empty or longer than
+ * DOVELOG_SESSION_MAX: such a session cannot be joined.  An entry with
+ * only the session set (local_port -1) joins like no entry at all; the
+ * caller may remember one to say "no login is known".
+ */
+bool dovelog_session_set(struct dovelog_session *e, const char *session,
+    const char *service, const char *remote_ip, const char *real_remote_ip,
+    const char *auth_user, long local_port);
+/* The session of an auth line; false for other kinds (see above). */
+bool dovelog_session_from_line(struct dovelog_session *e,
+    const struct dovelog_line *auth);
+
+/*
  * A bounded, direct-mapped cache of recent sessions (a newer session may
  * evict an older one with the same hash slot).  Owned by the caller;
- * dovelog_sessions_free() releases it.
+ * dovelog_sessions_free() releases it.  Logins also outlive the cache in
+ * the database (ledger.c), so an evicted session costs a query, not its
+ * address.
  */
 struct dovelog_sessions;
 
@@ -172,7 +188,10 @@ void dovelog_sessions_free(struct dovelog_sessions **s);
 /* Remember the session of an auth line (ignored for other kinds). */
 void dovelog_sessions_add(struct dovelog_sessions *s,
     const struct dovelog_line *auth);
-/* The session, or NULL.  Valid until the next add. */
+/* Remember a copy of *e (e.g. read back from the database). */
+void dovelog_sessions_put(struct dovelog_sessions *s,
+    const struct dovelog_session *e);
+/* The session, or NULL.  Valid until the next add or put. */
 const struct dovelog_session *dovelog_sessions_find(
     const struct dovelog_sessions *s, const char *session);
 

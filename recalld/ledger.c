@@ -223,6 +223,83 @@ insert_dovecot(struct db *db, const char *key, const struct dovelog_line *d,
 	    " ON CONFLICT (dedup_key) DO NOTHING", 10, params, NULL, error_r);
 }
 
+/*
+ * A login (auth_client_request_finished): remembered in memory for the
+ * downloads that follow, and in dovecot_login so that it outlives a
+ * restart of recalld (or its slot in the cache).  Same transaction as the
+ * follower's position, same dedup key: a line read again inserts nothing.
+ */
+static int
+login_record(struct ledger *l, struct db *db, const char *key,
+    const struct dovelog_line *d, char **error_r)
+{
+	struct dovelog_session e;
+	char at[LOGTIME_BUFSIZE], lport[24];
+	const char *params[9];
+
+	if (!dovelog_session_from_line(&e, d))
+		return 0;	/* no session: nothing can join it */
+	dovelog_sessions_put(l->sessions, &e);
+	logtime_format(&d->time, at, sizeof(at));
+	snprintf(lport, sizeof(lport), "%ld", e.local_port);
+	params[0] = key;
+	params[1] = e.session;
+	params[2] = at;
+	params[3] = e.service;
+	params[4] = d->user;
+	params[5] = e.remote_ip;
+	params[6] = e.real_remote_ip;
+	params[7] = e.local_port >= 0 ? lport : NULL;
+	params[8] = e.auth_user;
+	return db_exec(db,
+	    "INSERT INTO dovecot_login (dedup_key, session, at, service,"
+	    "  username, remote_ip, real_remote_ip, local_port, auth_user)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+	    " ON CONFLICT (dedup_key) DO NOTHING", 9, params, NULL, error_r);
+}
+
+/*
+ * The login of d's session: from memory, else from dovecot_login (the
+ * login was read before recalld last started, or its cache slot was
+ * taken since); what the database says, found or not, is remembered, so
+ * a session costs at most one query.  Only body accesses that may count
+ * ask the database.  Returns 0 with *sess_r (NULL: none known; valid
+ * until the next put), or -1 with *error_r.
+ */
+static int
+login_find(struct ledger *l, struct db *db, const struct dovelog_line *d,
+    const struct dovelog_session **sess_r, char **error_r)
+{
+	struct dovelog_session e;
+	const char *params[1] = { d->session };
+	struct db_result *r;
+
+	*sess_r = dovelog_sessions_find(l->sessions, d->session);
+	if (*sess_r != NULL || (d->reasons & DOVELOG_R_BODY) == 0
+	    || d->doveadm || strcmp(d->service, "doveadm") == 0)
+		return 0;
+	if (!dovelog_session_set(&e, d->session, NULL, NULL, NULL, NULL, -1))
+		return 0;
+	r = db_query(db,
+	    "SELECT service, remote_ip, real_remote_ip, local_port, auth_user"
+	    " FROM dovecot_login WHERE session = $1"
+	    " ORDER BY at DESC, recorded_at DESC LIMIT 1", 1, params, error_r);
+	if (r == NULL)
+		return -1;
+	if (db_rows(r) == 1)
+		(void)dovelog_session_set(&e, d->session, db_str(r, 0, 0),
+		    db_str(r, 0, 1), db_str(r, 0, 2), db_str(r, 0, 4),
+		    db_value(r, 0, 3) != NULL ? atol(db_str(r, 0, 3)) : -1);
+	else
+		log_debug("dovecot log: no login known for session %s",
+		    d->session);
+	db_result_free(&r);
+	/* Not found: the entry with only the session joins like none. */
+	dovelog_sessions_put(l->sessions, &e);
+	*sess_r = dovelog_sessions_find(l->sessions, d->session);
+	return 0;
+}
+
 int
 ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
     const char *key, char **error_r)
@@ -230,6 +307,7 @@ ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
 	struct ledger *l = ctx;
 	struct dovelog_line *d = &l->dl;
 	struct dovelog_access_facts f;
+	const struct dovelog_session *sess;
 	enum dovelog_access a;
 	const char *err, *event;
 	char *detail;
@@ -241,11 +319,11 @@ ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
 	}
 	switch (d->kind) {
 	case DOVELOG_AUTH:
-		dovelog_sessions_add(l->sessions, d);
-		return 0;
+		return login_record(l, db, key, d, error_r);
 	case DOVELOG_OPENED:
-		dovelog_facts(d, dovelog_sessions_find(l->sessions, d->session),
-		    &f);
+		if (login_find(l, db, d, &sess, error_r) < 0)
+			return -1;
+		dovelog_facts(d, sess, &f);
 		if ((a = dovelog_classify(&l->pol, &f)) == DOVELOG_ACCESS_NONE)
 			return 0;
 		detail = xasprintf("%s %s",
@@ -1141,6 +1219,17 @@ ledger_expunged(struct db *db, const struct ledger_loc *v, size_t n,
 	loc_hits(r, v, n, hit);
 	db_result_free(&r);
 	return 0;
+}
+
+int
+ledger_logins_purge(struct db *db, long *n_r, char **error_r)
+{
+	char days[24];
+	const char *params[1] = { days };
+
+	snprintf(days, sizeof(days), "%d", LEDGER_LOGIN_DAYS);
+	return db_exec(db, "DELETE FROM dovecot_login WHERE at < now() - "
+	    "make_interval(days => $1::int)", 1, params, n_r, error_r);
 }
 
 int

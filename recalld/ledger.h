@@ -12,6 +12,12 @@
  *            \Seen), and body accesses classified as downloaded-imap,
  *            downloaded-pop3, synced-mobile or read-inside (dovelog.h);
  *            recalld's own doveadm access is not recorded.
+ * A body access is joined by session to its login (auth_client_request_
+ * finished: real client address, listener port, auth user).  Logins are
+ * kept in a memory cache and, one row per line with the same dedup key,
+ * in table dovecot_login; an access whose session is not in memory (read
+ * after a restart, or evicted) asks the table once.  So a restart between
+ * a POP3 login and its RETR still classifies the download by address.
  * Postfix rows get their recall id at once when the milter's record (or
  * the parent queue file) is known; every other row is linked later by
  * ledger_link(): queue ids (parent and children), the LMTP session that
@@ -164,6 +170,15 @@ struct ledger_loc {
 
 int ledger_late_candidates(struct db *db, const struct ledger_loc *v,
     size_t n, bool *hit, char **error_r);
+
+/*
+ * Forget Dovecot logins older than LEDGER_LOGIN_DAYS (dovecot_login): a
+ * session's downloads are classified when they are read, long before.
+ * The number of rows removed goes to *n_r.  Returns 0, or -1 with
+ * *error_r.
+ */
+#define LEDGER_LOGIN_DAYS 7
+int ledger_logins_purge(struct db *db, long *n_r, char **error_r);
 
 /*
  * hit[i] is set when the Dovecot log (read into the ledger) shows that

@@ -249,7 +249,10 @@ monotonic_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Purge expired quarantine; a database problem waits for the next turn. */
+/*
+ * Purge expired quarantine and old Dovecot logins; a database problem
+ * waits for the next turn.
+ */
 static void
 purge_now(struct recall_env *env)
 {
@@ -260,7 +263,14 @@ purge_now(struct recall_env *env)
 	    || quarantine_purge(env, "recalld", &n, &err) < 0) {
 		log_warnx("quarantine purge: %s", err);
 		free(err);
+		return;
 	}
+	if (ledger_logins_purge(env->db, &n, &err) < 0) {
+		log_warnx("dovecot_login purge: %s", err);
+		free(err);
+	} else if (n > 0)
+		log_info("forgot %ld Dovecot login%s older than %d days", n,
+		    n == 1 ? "" : "s", LEDGER_LOGIN_DAYS);
 }
 
 static _Noreturn void

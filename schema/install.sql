@@ -50,4 +50,12 @@ INSERT INTO schema_version (version) VALUES (5);
 COMMIT;
 \endif
 
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 6) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/006_dovecot_login.sql
+INSERT INTO schema_version (version) VALUES (6);
+COMMIT;
+\endif
+
 \ir roles.sql

@@ -44,6 +44,8 @@ GRANT SELECT, INSERT ON audit_log TO recalld;
 GRANT SELECT, UPDATE ON mail_request TO recalld;
 GRANT SELECT ON held_message TO recalld;
 GRANT SELECT, INSERT ON held_action TO recalld;
+-- ... and Dovecot logins, joined to later downloads by session (006).
+GRANT SELECT, INSERT, DELETE ON dovecot_login TO recalld;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO recalld;
 GRANT SELECT ON recall_history, route_events TO recalld;
 

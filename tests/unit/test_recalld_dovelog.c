@@ -483,6 +483,201 @@ test_sessions(void)
 	CHECK(s == NULL);
 }
 
+/*
+ * The join across a restart (ledger.c): a login read before recalld
+ * restarted is stored (dovecot_login) and read back into a fresh cache
+ * with dovelog_session_set().  Each case: what the access is classified
+ * as with the login in memory, with the login read back, and with no
+ * login known (the entry a failed look-up leaves, and no entry at all).
+ */
+struct rwant {
+	const char *name;
+	const char *auth;	/* the login's JSON fields */
+	const char *opened;	/* the access's service and JSON fields */
+	const char *ip;		/* f.remote_ip with the login */
+	long port;		/* f.local_port with the login */
+	enum dovelog_access want, want_unknown;
+};
+
+#define AUTH_HEAD "Nov 27 21:16:36 stats: Info: {\"event\":" \
+    "\"auth_client_request_finished\",\"categories\":[\"auth-client\"]," \
+    "\"fields\":{\"session\":\"S1\","
+#define OPEN_HEAD "Nov 27 21:16:37 stats: Info: {\"event\":\"mail_opened\"," \
+    "\"categories\":[\"service:"
+
+static const struct rwant rcases[] = {
+	{ "pop3 retr from a desktop",
+	    "\"service\":\"pop3\",\"remote_ip\":\"127.0.0.2\",\"real_remote_ip"
+	    "\":\"127.0.0.2\",\"local_port\":31110,\"user\":\"bob\"",
+	    "pop3\"],\"fields\":{\"user\":\"bob\",\"session\":\"S1\","
+	    "\"reason_code\":[\"pop3:cmd_retr\"],\"mailbox\":\"INBOX\","
+	    "\"uid\":1}}", "127.0.0.2", 31110,
+	    DOVELOG_ACCESS_POP3, DOVELOG_ACCESS_POP3 },
+	{ "pop3 top from an inside host",
+	    "\"service\":\"pop3\",\"remote_ip\":\"10.1.2.3\",\"real_remote_ip"
+	    "\":\"10.1.2.3\",\"local_port\":31110,\"user\":\"bob\"",
+	    "pop3\"],\"fields\":{\"user\":\"bob\",\"session\":\"S1\","
+	    "\"reason_code\":[\"pop3:cmd_top\"],\"mailbox\":\"INBOX\","
+	    "\"uid\":1}}", "10.1.2.3", 31110,
+	    DOVELOG_ACCESS_INSIDE, DOVELOG_ACCESS_POP3 },
+	{ "pop3 through the gateway's listener",
+	    "\"service\":\"pop3\",\"remote_ip\":\"192.0.2.7\",\"real_remote_ip"
+	    "\":\"192.0.2.7\",\"local_port\":31145,\"user\":\"bob\"",
+	    "pop3\"],\"fields\":{\"user\":\"bob\",\"session\":\"S1\","
+	    "\"reason_code\":[\"pop3:cmd_retr\"],\"mailbox\":\"INBOX\","
+	    "\"uid\":1}}", "192.0.2.7", 31145,
+	    DOVELOG_ACCESS_MOBILE, DOVELOG_ACCESS_POP3 },
+	{ "pop3 login without real_remote_ip",
+	    "\"service\":\"pop3\",\"remote_ip\":\"127.0.0.3\","
+	    "\"local_port\":31110,\"user\":\"bob\"",
+	    "pop3\"],\"fields\":{\"user\":\"bob\",\"session\":\"S1\","
+	    "\"reason_code\":[\"pop3:cmd_retr\"],\"mailbox\":\"INBOX\","
+	    "\"uid\":1}}", "127.0.0.3", 31110,
+	    DOVELOG_ACCESS_MOBILE, DOVELOG_ACCESS_POP3 },
+	{ "imap webmail behind x-originating-ip",
+	    "\"service\":\"imap\",\"remote_ip\":\"203.0.113.9\",\"real_remote_ip"
+	    "\":\"10.1.2.5\",\"local_port\":31143,\"user\":\"bob\"",
+	    "imap\"],\"fields\":{\"user\":\"bob\",\"session\":\"S1\","
+	    "\"remote_ip\":\"203.0.113.9\",\"local_port\":31143,"
+	    "\"reason_code\":[\"imap:fetch_body\"],\"mailbox\":\"INBOX\","
+	    "\"uid\":1}}", "10.1.2.5", 31143,
+	    DOVELOG_ACCESS_INSIDE, DOVELOG_ACCESS_IMAP },
+	{ "pop3 of recalld's master user",
+	    "\"service\":\"pop3\",\"remote_ip\":\"127.0.0.2\",\"real_remote_ip"
+	    "\":\"127.0.0.2\",\"local_port\":31110,\"user\":\"bob\","
+	    "\"auth_user\":\"recall\"",
+	    "pop3\"],\"fields\":{\"user\":\"bob\",\"session\":\"S1\","
+	    "\"reason_code\":[\"pop3:cmd_retr\"],\"mailbox\":\"INBOX\","
+	    "\"uid\":1}}", "127.0.0.2", 31110,
+	    DOVELOG_ACCESS_NONE, DOVELOG_ACCESS_POP3 },
+};
+
+static void
+same_facts(const struct dovelog_access_facts *got,
+    const struct dovelog_access_facts *want)
+{
+	CHECK_STR(got->service, want->service);
+	CHECK_STR(got->remote_ip, want->remote_ip);
+	CHECK_INT(got->local_port, want->local_port);
+	CHECK_INT(got->reasons, want->reasons);
+	CHECK_STR(got->auth_user != NULL ? got->auth_user : "",
+	    want->auth_user != NULL ? want->auth_user : "");
+}
+
+static void
+test_sessions_restart(void)
+{
+	struct recall_cfg cfg;
+	struct dovelog_policy pol;
+	char *err = NULL;
+	size_t i;
+
+	make_cfg(&cfg);
+	if (dovelog_policy_init(&pol, &cfg, &err) < 0) {
+		TEST_BEGIN("sessions: policy");
+		CHECK(err == NULL);
+		TEST_END();
+		free(err);
+		return;
+	}
+	strlist_add(&pol.ignore_auth, "recall");
+	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
+		const struct rwant *c = &rcases[i];
+		struct dovelog_sessions *before = dovelog_sessions_new(8);
+		struct dovelog_sessions *after = dovelog_sessions_new(8);
+		struct dovelog_session stored, back, none;
+		const struct dovelog_session *se;
+		struct dovelog_access_facts f1, f2, f3;
+		struct dovelog_line a, o;
+		char *la, *lo, *c1 = NULL, *c2 = NULL, name[160];
+
+		memset(&a, 0, sizeof(a));
+		memset(&o, 0, sizeof(o));
+		la = xasprintf("%s%s}}", AUTH_HEAD, c->auth);
+		lo = xasprintf("%s%s", OPEN_HEAD, c->opened);
+		snprintf(name, sizeof(name), "sessions after a restart: %s",
+		    c->name);
+		TEST_BEGIN(name);
+		CHECK(parse(la, strlen(la), &a, &c1) == 0);
+		CHECK(parse(lo, strlen(lo), &o, &c2) == 0);
+		CHECK_INT(a.kind, DOVELOG_AUTH);
+		CHECK_INT(o.kind, DOVELOG_OPENED);
+		/* Before the restart: the login line itself. */
+		dovelog_sessions_add(before, &a);
+		se = dovelog_sessions_find(before, "S1");
+		CHECK(se != NULL);
+		dovelog_facts(&o, se, &f1);
+		CHECK_STR(f1.remote_ip, c->ip);
+		CHECK_INT(f1.local_port, c->port);
+		CHECK_STR(dovelog_access_event(dovelog_classify(&pol, &f1)),
+		    dovelog_access_event(c->want));
+		/* After: the stored row, read back into a fresh cache. */
+		CHECK(dovelog_session_from_line(&stored, &a));
+		CHECK(dovelog_session_set(&back, stored.session, stored.service,
+		    stored.remote_ip, stored.real_remote_ip, stored.auth_user,
+		    stored.local_port));
+		CHECK(dovelog_sessions_find(after, "S1") == NULL);
+		dovelog_sessions_put(after, &back);
+		se = dovelog_sessions_find(after, "S1");
+		CHECK(se != NULL);
+		dovelog_facts(&o, se, &f2);
+		same_facts(&f2, &f1);
+		CHECK_STR(dovelog_access_event(dovelog_classify(&pol, &f2)),
+		    dovelog_access_event(c->want));
+		/* No login known: the remembered miss joins like none. */
+		CHECK(dovelog_session_set(&none, "S1", NULL, NULL, NULL, NULL,
+		    -1));
+		dovelog_sessions_put(after, &none);
+		dovelog_facts(&o, dovelog_sessions_find(after, "S1"), &f2);
+		dovelog_facts(&o, NULL, &f3);
+		same_facts(&f2, &f3);
+		CHECK_STR(dovelog_access_event(dovelog_classify(&pol, &f3)),
+		    dovelog_access_event(c->want_unknown));
+		TEST_END();
+		dovelog_line_clear(&a);
+		dovelog_line_clear(&o);
+		free(la);
+		free(lo);
+		free(c1);
+		free(c2);
+		dovelog_sessions_free(&before);
+		dovelog_sessions_free(&after);
+	}
+	TEST_BEGIN("sessions: what cannot be joined is refused");
+	{
+		struct dovelog_session e;
+		struct dovelog_sessions *s = dovelog_sessions_new(4);
+		struct dovelog_line d;
+		char longs[DOVELOG_SESSION_MAX + 2];
+
+		memset(longs, 'x', sizeof(longs) - 1);
+		longs[sizeof(longs) - 1] = '\0';
+		CHECK(!dovelog_session_set(&e, longs, "pop3", "", "", "", 110));
+		CHECK(e.session[0] == '\0' && e.local_port == -1);
+		CHECK(!dovelog_session_set(&e, "", "pop3", "", "", "", 110));
+		CHECK(!dovelog_session_set(&e, NULL, "pop3", "", "", "", 110));
+		dovelog_sessions_put(s, &e);	/* ignored */
+		CHECK(dovelog_sessions_find(s, "") == NULL);
+		memset(&d, 0, sizeof(d));
+		dovelog_line_clear(&d);
+		d.kind = DOVELOG_OPENED;
+		d.session = "S1";
+		CHECK(!dovelog_session_from_line(&e, &d));
+		dovelog_sessions_add(s, &d);	/* not a login: ignored */
+		CHECK(dovelog_sessions_find(s, "S1") == NULL);
+		/* Long values are cut to their field, never overflow. */
+		CHECK(dovelog_session_set(&e, "S2", longs, longs, longs, longs,
+		    1));
+		CHECK_INT(strlen(e.service), sizeof(e.service) - 1);
+		CHECK_INT(strlen(e.real_remote_ip), DOVELOG_IP_MAX);
+		dovelog_sessions_free(&s);
+	}
+	TEST_END();
+	dovelog_policy_free(&pol);
+	strlist_free(&cfg.events.inside_hosts);
+	strlist_free(&cfg.events.sync_gateways);
+}
+
 int
 main(void)
 {
@@ -493,5 +688,6 @@ main(void)
 	test_prefixes();
 	test_classify();
 	test_sessions();
+	test_sessions_restart();
 	return test_done();
 }
