@@ -1185,13 +1185,18 @@ loc_hits(struct db_result *r, const struct ledger_loc *v, size_t n,
 				hit[i] = true;
 }
 
-int
-ledger_expunged(struct db *db, const struct ledger_loc *v, size_t n,
-    const char *since, bool *hit, char **error_r)
+/*
+ * hit[i] for each v[i] that has a Dovecot route_event row matching where
+ * (SQL of ours, on "e"; it may use $4 = extra when extra is not NULL).
+ */
+static int
+loc_match(struct db *db, const struct ledger_loc *v, size_t n,
+    const char *where, const char *extra, bool *hit, char **error_r)
 {
 	struct sbuf users = SBUF_INIT, boxes = SBUF_INIT, uids = SBUF_INIT;
 	const char *params[4];
 	struct db_result *r;
+	char *sql;
 	size_t i;
 
 	for (i = 0; i < n; i++)
@@ -1202,15 +1207,15 @@ ledger_expunged(struct db *db, const struct ledger_loc *v, size_t n,
 	params[0] = sbuf_str(&users);
 	params[1] = sbuf_str(&boxes);
 	params[2] = sbuf_str(&uids);
-	params[3] = since;
-	r = db_query(db,
-	    "SELECT DISTINCT e.copy_addr, e.mailbox, e.uid"
+	params[3] = extra;
+	/* By the index on (copy_addr, mailbox, uid). */
+	sql = xasprintf("SELECT DISTINCT e.copy_addr, e.mailbox, e.uid"
 	    " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(u, b, i)"
 	    " JOIN route_event e ON e.copy_addr = c.u AND e.mailbox = c.b"
 	    "  AND e.uid = c.i"
-	    " WHERE e.source = 'dovecot' AND e.event = 'expunged'"
-	    "  AND (e.detail = 'doveadm' OR e.detail LIKE 'doveadm as %')"
-	    "  AND e.at >= $4::timestamptz", 4, params, error_r);
+	    " WHERE e.source = 'dovecot' AND %s", where);
+	r = db_query(db, sql, extra != NULL ? 4 : 3, params, error_r);
+	free(sql);
 	sbuf_release(&users);
 	sbuf_release(&boxes);
 	sbuf_release(&uids);
@@ -1219,6 +1224,15 @@ ledger_expunged(struct db *db, const struct ledger_loc *v, size_t n,
 	loc_hits(r, v, n, hit);
 	db_result_free(&r);
 	return 0;
+}
+
+int
+ledger_expunged(struct db *db, const struct ledger_loc *v, size_t n,
+    const char *since, bool *hit, char **error_r)
+{
+	return loc_match(db, v, n, "e.event = 'expunged'"
+	    " AND (e.detail = 'doveadm' OR e.detail LIKE 'doveadm as %')"
+	    " AND e.at >= $4::timestamptz", since, hit, error_r);
 }
 
 int
@@ -1236,34 +1250,8 @@ int
 ledger_late_candidates(struct db *db, const struct ledger_loc *v, size_t n,
     bool *hit, char **error_r)
 {
-	struct sbuf users = SBUF_INIT, boxes = SBUF_INIT, uids = SBUF_INIT;
-	const char *params[3];
-	struct db_result *r;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		hit[i] = false;
-	if (n == 0)
-		return 0;
-	loc_arrays(v, n, &users, &boxes, &uids);
-	params[0] = sbuf_str(&users);
-	params[1] = sbuf_str(&boxes);
-	params[2] = sbuf_str(&uids);
-	/* The same rows ledger_late_access() reads, by the same index. */
-	r = db_query(db,
-	    "SELECT DISTINCT e.copy_addr, e.mailbox, e.uid"
-	    " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(u, b, i)"
-	    " JOIN route_event e ON e.copy_addr = c.u AND e.mailbox = c.b"
-	    "  AND e.uid = c.i"
-	    " WHERE e.source = 'dovecot' AND e.recall_id IS NULL"
-	    "  AND e.event IN ('downloaded-imap', 'downloaded-pop3',"
-	    "   'synced-mobile', 'read-inside')", 3, params, error_r);
-	sbuf_release(&users);
-	sbuf_release(&boxes);
-	sbuf_release(&uids);
-	if (r == NULL)
-		return -1;
-	loc_hits(r, v, n, hit);
-	db_result_free(&r);
-	return 0;
+	/* The same rows ledger_late_access() reads. */
+	return loc_match(db, v, n, "e.recall_id IS NULL AND e.event IN "
+	    "('downloaded-imap', 'downloaded-pop3', 'synced-mobile', "
+	    "'read-inside')", NULL, hit, error_r);
 }

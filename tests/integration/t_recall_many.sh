@@ -6,7 +6,8 @@
 # every other copy is gone (checked through Dovecot) and kept in
 # quarantine.  Then an account Dovecot cannot open lies under the pattern:
 # the wildcard command fails, recalld asks those users one by one, and the
-# recall still comes out right.
+# recall still comes out right.  Last, without expunge lines in the Dovecot
+# log, recalld looks at every copy again and the recall is still complete.
 export LAB_EXTRA_USERS=60
 . "$(dirname "$0")/lib.sh"
 lab_start
@@ -56,6 +57,10 @@ check "1: 58 recalled" \
 check "1: u00003 read" test "$(outcome_of u00003@example.test)" = read
 check "1: u00007 left-imap" test "$(outcome_of u00007@example.test)" = left-imap
 check "1: recalld used wildcard commands" test "$(wildcard_lines)" -gt "$before"
+check "1: the Dovecot log confirmed every removal (no look again)" \
+    grep -q 'removals confirmed by the log' "$LAB/log/recalld.log"
+check "1: ... all 58 of them" \
+    grep -q ': 58 of 58 removals confirmed by the log' "$LAB/log/recalld.log"
 check "1: Dovecot holds only the read and the downloaded copy" \
     test "$(left)" = 2
 check "1: u00003 and u00007 keep theirs" \
@@ -86,5 +91,22 @@ check "2: recalld fell back to one command a copy" \
     grep -q 'users u000\* failed .*asking its [0-9]* users one by one' \
     "$LAB/log/recalld.log"
 check "2: every copy is gone" test "$(left)" = 0
+
+# ---- 3. no expunge lines in the Dovecot log: recalld looks again -------------
+sed -i 's/^\(  mail_log_events = .*\) expunge /\1 /' "$DOVECOT_CONF"
+check "3: mail_log no longer logs expunges" \
+    eval "! grep -q 'mail_log_events = .* expunge ' '$DOVECOT_CONF'"
+doveadm -c "$DOVECOT_CONF" reload
+sleep 1
+send "many 3"
+sleep 1.5
+ctl --json recall "$MSGID"
+check "3: recall exits 0 (complete)" test "$RC" = 0
+check "3: 60 recalled" \
+    test "$(jq '[.copies[] | select(.outcome == "recalled")] | length' "$OUT")" = 60
+check "3: recalld looked again at what the log did not show" \
+    grep -q ': 60 of 60 removals not in the Dovecot log: looking again' \
+    "$LAB/log/recalld.log"
+check "3: every copy is gone" test "$(left)" = 0
 
 done_testing
