@@ -42,38 +42,8 @@ logins() {
 # DIR/ready, wait (at most 60 s) for DIR/go, then RETR 1 and QUIT in the
 # same session.  Runs in the foreground; start it with &.
 pop3_session() {
-	python3 - "$POP3_PORT" "$1" "$2" "$3" <<'EOF'
-import os, socket, sys, time
-port, user, ip, d = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-s = socket.socket()
-s.settimeout(30)
-s.bind((ip, 0))
-s.connect(("127.0.0.1", port))
-f = s.makefile("rwb")
-def cmd(c, multi=False):
-    if c:
-        f.write(c.encode() + b"\r\n"); f.flush()
-    line = f.readline().decode().rstrip()
-    out = [line]
-    if multi and line.startswith("+OK"):
-        while True:
-            l = f.readline().decode().rstrip()
-            if l == ".":
-                break
-            out.append(l)
-    return out
-cmd(None); cmd("USER " + user)
-print("PASS:", cmd("PASS " + user + "pw")[0])
-open(os.path.join(d, "ready"), "w").close()
-for _ in range(600):
-    if os.path.exists(os.path.join(d, "go")):
-        break
-    time.sleep(0.1)
-r = cmd("RETR 1", True)
-print("RETR:", r[0], len(r), "lines")
-print("QUIT:", cmd("QUIT")[0])
-s.close()
-EOF
+	python3 "$LIB_DIR/pop3client.py" "$POP3_PORT" "$1" "$2" "pause:$3" \
+	    "RETR 1"
 }
 
 # restart_case USER FROM-IP NAME: the POP3 session of pop3_session with a

@@ -83,29 +83,8 @@ deliver carol@example.test --subject "routes pop3 top"
 M=$MSGID
 wait_delivered carol 1
 n=$(log_count "$OPENED.*pop3:cmd_top")
-python3 - "$POP3_PORT" <<'EOF' | diag
-import socket, sys
-s = socket.socket()
-s.bind(("127.0.0.2", 0))
-s.connect(("127.0.0.1", int(sys.argv[1])))
-f = s.makefile("rwb")
-def cmd(c, multi=False):
-    if c:
-        f.write(c.encode() + b"\r\n"); f.flush()
-    line = f.readline().decode().rstrip()
-    out = [line]
-    if multi and line.startswith("+OK"):
-        while True:
-            l = f.readline().decode().rstrip()
-            if l == ".":
-                break
-            out.append(l)
-    return out
-cmd(None); cmd("USER carol"); cmd("PASS carolpw")
-print("TOP:", len(cmd("TOP 1 0", True)), "lines")
-print("DELE:", cmd("DELE 1")[0]); print("QUIT:", cmd("QUIT")[0])
-s.shutdown(socket.SHUT_RDWR); s.close()
-EOF
+python3 "$LIB_DIR/pop3client.py" "$POP3_PORT" carol 127.0.0.2 \
+    "TOP 1 0" "DELE 1" | diag
 wait_more "$OPENED.*pop3:cmd_top" "$n"
 wait_for 10 test "$(mail_count carol)" = 0
 ctl --json recall "$M"
