@@ -74,8 +74,6 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN
 	    | SMFIP_NODATA | SMFIP_NOEOH;
 	struct msgctx *mc;
-	struct milter_conf *conf;
-	bool recall_address;
 
 	(void)f2;
 	(void)f3;
@@ -86,17 +84,13 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	}
 	mc = cb_ctx(ctx);
 	/*
-	 * With a recall address we answer RCPT ourselves, to refuse outside
-	 * mail to it per recipient (one round trip per RCPT on a unix socket).
+	 * No step before the end of message needs a reply: outside mail to
+	 * the recall address is refused there (message.c), so every message
+	 * is spared a round trip per recipient.
 	 */
-	conf = conf_acquire();
-	recall_address = conf != NULL
-	    && conf->cfg->milter.recall_address != NULL;
-	conf_release(&conf);
 	*pf0 = need | (f0 & (SMFIF_SETSYMLIST | want));
-	*pf1 = f1 & (skip | SMFIP_NR_CONN | SMFIP_NR_MAIL
-	    | (recall_address ? 0 : SMFIP_NR_RCPT) | SMFIP_NR_HDR
-	    | SMFIP_NR_BODY);
+	*pf1 = f1 & (skip | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT
+	    | SMFIP_NR_HDR | SMFIP_NR_BODY);
 	mc->nr_conn = (*pf1 & SMFIP_NR_CONN) != 0;
 	mc->nr_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
 	mc->nr_rcpt = (*pf1 & SMFIP_NR_RCPT) != 0;
@@ -176,9 +170,9 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	char buf[160];
 
 	/*
-	 * Outside mail to the recall address is refused here, for that
-	 * recipient only; when RCPT was negotiated as "no reply", end of
-	 * message refuses the whole message instead.
+	 * An MTA that cannot take RCPT without a reply (milter protocol
+	 * before version 6) gets outside mail to the recall address refused
+	 * here, for that recipient; otherwise end of message deals with it.
 	 */
 	if (!mc->nr_rcpt && mc->conf != NULL
 	    && policy_is_recall_rcpt(mc->conf->cfg, rcpt)

@@ -126,7 +126,8 @@ message_reject(struct message_result *res, const char *rcode,
  * A message to milter.recall_address: check the sender, find the
  * Message-ID and spool a recall_request record.  Returns 0 when the
  * request is queued (res says whether the message itself is discarded or
- * only loses that recipient), -1 when res now rejects or tempfails it.
+ * only loses that recipient) or refused while other recipients keep the
+ * message (res->delrcpt), -1 when res now rejects or tempfails it.
  */
 static int
 message_recall_request(struct msgctx *mc, const char *qid,
@@ -142,12 +143,20 @@ message_recall_request(struct msgctx *mc, const char *qid,
 	int rc;
 
 	if (!policy_may_request_recall(origin)) {
-		log_info("%s: recall request refused: sender <%s> is not "
-		    "authenticated (origin %s)", q, log_safe(b1, sizeof(b1),
+		bool alone = mc->n_recall_rcpts == mc->n_rcpts;
+
+		log_info("%s: recall request refused: sender %s is not "
+		    "authenticated (origin %s)%s", q, log_safe(b1, sizeof(b1),
 		    mc->sender_raw != NULL ? mc->sender_raw : ""),
-		    policy_origin_name(origin));
-		message_reject(res, "550", "5.7.1", MESSAGE_REQ_AUTH_TEXT);
-		return -1;
+		    policy_origin_name(origin), alone ? "" : "; the recall "
+		    "address is removed, the other recipients get the message");
+		if (alone) {
+			message_reject(res, "550", "5.7.1",
+			    MESSAGE_REQ_AUTH_TEXT);
+			return -1;
+		}
+		res->delrcpt = xstrdup(mc->recall_rcpt);
+		return 0;
 	}
 	ref = recallreq_from_subject(mc->subject);
 	if (ref == NULL)

@@ -81,7 +81,8 @@ check "t3: the refusal is audited" \
     test "$(psql_lab "select count(*) from audit_log where action = 'refusal' and actor = 'carol@example.test'")" -ge 1
 check "t3: carol is told by mail" wait_delivered carol 1 30
 
-# 4. Outside and unauthenticated senders: 550 5.7.1 at RCPT.
+# 4. Outside and unauthenticated senders: 550 5.7.1 (at the end of DATA:
+# RCPT needs no milter reply).
 send_mail eve@ext.test recall@example.test --from-ip 127.0.0.5 \
     --subject "Recall: $m3" --quiet
 check "t4: outside sender refused with 550 5.7.1" \
@@ -90,6 +91,16 @@ send_mail alice@example.test recall@example.test \
     --subject "Recall: $m3" --quiet
 check "t4: unauthenticated inside-network sender refused with 550" \
     eval 'case "$SMTP_REPLY" in 550*) true ;; *) false ;; esac'
+reqs=$(psql_lab "select count(*) from mail_request")
+erin_before=$(mail_count erin)
+send_mail eve@ext.test recall@example.test erin@example.test \
+    --from-ip 127.0.0.5 --subject "Recall: $m3" --quiet
+check "t4: outside sender to the recall address and erin: accepted" \
+    test -n "$QID"
+check "t4: ... erin gets it" wait_delivered erin $((erin_before + 1)) 20
+check "t4: ... the recall mailbox gets nothing" count_is recall 0
+check "t4: ... and no request is made" \
+    test "$(psql_lab "select count(*) from mail_request")" = "$reqs"
 
 # 5. No Message-ID: 550 5.6.0.
 send_mail alice@example.test recall@example.test --auth alice \

@@ -94,6 +94,10 @@ check "spool: no request without a Message-ID" test "$(count '"queue_id":"REQ3"'
 check "spool: no request from outside" test "$(count '"queue_id":"REQ4"')" = 0
 check "spool: mixed request recorded and the rest recorded without it" \
 	test "$(spooled | grep -F '"queue_id":"REQ5"' | grep -c 'recall@example.org')" = 0 -a "$(count '"queue_id":"REQ5"')" = 2
+check "spool: outside, mixed: no request, nothing recorded" \
+	test "$(count '"queue_id":"REQ8"')" = 0
+check "spool: inside network without auth, mixed: the message recorded without the recall address, no request" \
+	test "$(spooled | grep -F '"queue_id":"REQ9"' | grep -c '"type":"message"')" = 1 -a "$(count '"queue_id":"REQ9"')" = 1 -a "$(spooled | grep -F '"queue_id":"REQ9"' | grep -c 'recall@example.org')" = 0
 check "log: request queued line" grep -q 'REQ1: recall request from alice@example.org: <orig.1@host.example.org> queued' "$t/milter.log"
 check "log: every forged tag removal logged with the queue id" \
 	test "$(grep -c 'OUT1: removed header X-Recall-ID' "$t/milter.log")" = 3

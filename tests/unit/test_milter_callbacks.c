@@ -508,29 +508,57 @@ test_recall_by_mail(void)
 	clear_records(r, 2);
 	TEST_END();
 
-	TEST_BEGIN("recall by mail: outside sender refused at RCPT with 550 "
-	    "5.7.1; other recipients unaffected");
+	TEST_BEGIN("recall by mail: outside sender refused with 550 5.7.1 at "
+	    "end of message (RCPT needs no reply)");
 	free(ctx->reply);
 	ctx->reply = NULL;
 	m.auth = NULL;
 	m.rcpts = to_recall;
 	m.qid = "RQ5";
-	CHECK_INT(run(ctx, &m), SMFIS_CONTINUE);
-	CHECK_INT(last_rcpt_rc, SMFIS_REJECT);
+	CHECK_INT(run(ctx, &m), SMFIS_REJECT);
+	CHECK_INT(last_rcpt_rc, SMFIS_NOREPLY);
 	CHECK(ctx->reply != NULL && strcmp(ctx->reply, "550 5.7.1 "
 	    MESSAGE_REQ_AUTH_TEXT) == 0);
+	CHECK_INT(spooled(r, 3), 0);
+	TEST_END();
+
+	TEST_BEGIN("recall by mail: outside sender to the recall address and "
+	    "others: the recall address removed, no request, the others get "
+	    "the message");
+	free(ctx->reply);
+	ctx->reply = NULL;
+	m.rcpts = to_both;
+	m.qid = "RQ5b";
+	CHECK_INT(run(ctx, &m), SMFIS_CONTINUE);
+	CHECK(ctx->reply == NULL);
+	CHECK_INT(fake_count(ctx, FAKE_DELRCPT, "rcpt"), 1);
+	CHECK_INT(fake_count(ctx, FAKE_ADD, "X-Recall-ID"), 0);
 	CHECK_INT(spooled(r, 3), 0);
 	TEST_END();
 
 	TEST_BEGIN("recall by mail: inside network without auth is refused");
 	free(ctx->reply);
 	ctx->reply = NULL;
+	m.rcpts = to_recall;
 	m.client_addr = "10.0.0.9";
 	m.qid = "RQ6";
-	run(ctx, &m);
-	CHECK_INT(last_rcpt_rc, SMFIS_REJECT);
+	CHECK_INT(run(ctx, &m), SMFIS_REJECT);
 	CHECK(ctx->reply != NULL && strncmp(ctx->reply, "550 5.7.1", 9) == 0);
-	spooled(r, 3);
+	CHECK_INT(spooled(r, 3), 0);
+	TEST_END();
+
+	TEST_BEGIN("recall by mail: inside network without auth, other "
+	    "recipients: recall address removed, the message tagged and "
+	    "recorded for them, no request");
+	free(ctx->reply);
+	ctx->reply = NULL;
+	m.rcpts = to_both;
+	m.qid = "RQ7";
+	CHECK_INT(run(ctx, &m), SMFIS_CONTINUE);
+	CHECK_INT(fake_count(ctx, FAKE_DELRCPT, "rcpt"), 1);
+	CHECK_INT(fake_count(ctx, FAKE_ADD, "X-Recall-ID"), 1);
+	CHECK_INT(spooled(r, 3), 1);
+	CHECK_INT(r[0].type, RECORD_MESSAGE);
 	clear_records(r, 1);
 	TEST_END();
 	cb_close(ctx);
