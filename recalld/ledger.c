@@ -77,6 +77,12 @@ ledger_free(struct ledger **lp)
 	xfree(lp);
 }
 
+bool
+ledger_follows_dovecot(const struct ledger *l)
+{
+	return l->dv != NULL;
+}
+
 int
 ledger_start(struct ledger *l, struct db *db, char **error_r)
 {

@@ -56,6 +56,8 @@ struct ledger;
 int ledger_new(const struct recall_cfg *cfg, const char *host,
     struct ledger **l_r, char **error_r);
 void ledger_free(struct ledger **l);
+/* Does the ledger follow a Dovecot log (events.dovecot_log set)? */
+bool ledger_follows_dovecot(const struct ledger *l);
 
 /* Resume both followers at their saved positions (call once at start). */
 int ledger_start(struct ledger *l, struct db *db, char **error_r);

@@ -801,8 +801,8 @@ removal_confirm(const struct recall_job *job, struct audit_queue *aq,
 /*
  * Phase 5: expunge every quarantined copy ("unseen" in the query unless
  * policy.recall_read).  Then what is gone: from the Dovecot log when
- * recalld follows it (removal_confirm), else by looking again in the same
- * request.  Gone is removed; still there is read just before (or the
+ * recalld follows it (removal_confirm; events.dovecot_log), else by
+ * looking again in the same request.  Gone is removed; still there is read just before (or the
  * store failed), and the quarantine row is voided.
  */
 static void
@@ -811,7 +811,8 @@ phase_expunge(const struct recall_job *job, struct audit_queue *aq,
 {
 	const struct recall_env *env = job->env;
 	struct store_batch *b = store_batch_new(env->store);
-	bool by_log = env->ledger != NULL;
+	bool by_log = env->ledger != NULL
+	    && ledger_follows_dovecot(env->ledger);
 	struct pos *at = NULL;
 	size_t i, k, m = 0, cap = 0;
 	char since[32];
