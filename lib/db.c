@@ -226,8 +226,9 @@ db_bytea_decode(const char *s, size_t *len_r)
 }
 
 void
-db_array_elem(struct sbuf *sb, const char *s)
+db_array_add(struct sbuf *sb, size_t i, const char *s)
 {
+	sbuf_addc(sb, i == 0 ? '{' : ',');
 	sbuf_addc(sb, '"');
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\')
@@ -235,6 +236,12 @@ db_array_elem(struct sbuf *sb, const char *s)
 		sbuf_addc(sb, *s);
 	}
 	sbuf_addc(sb, '"');
+}
+
+void
+db_array_end(struct sbuf *sb)
+{
+	sbuf_addc(sb, '}');
 }
 
 int

@@ -65,11 +65,13 @@ char *db_bytea_encode(const void *data, size_t len);
 char *db_bytea_decode(const char *s, size_t *len_r);
 
 /*
- * Append s to sb as one element of a PostgreSQL array literal ("..." with
- * backslash and double quote escaped); the caller adds the braces and
- * commas and sends the literal as a $n parameter ("$1::text[]").
+ * A PostgreSQL array literal, built element by element and sent as a $n
+ * parameter ("$1::text[]"): db_array_add() appends s as element i ("{"
+ * before the first, "," before the others; "..." with backslash and
+ * double quote escaped), db_array_end() closes it after n > 0 elements.
  */
-void db_array_elem(struct sbuf *sb, const char *s);
+void db_array_add(struct sbuf *sb, size_t i, const char *s);
+void db_array_end(struct sbuf *sb);
 
 int db_begin(struct db *db, char **error_r);
 int db_commit(struct db *db, char **error_r);

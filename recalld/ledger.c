@@ -1160,19 +1160,18 @@ static void
 loc_arrays(const struct ledger_loc *v, size_t n, struct sbuf *users,
     struct sbuf *boxes, struct sbuf *uids)
 {
+	char uid[24];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		sbuf_addc(users, i == 0 ? '{' : ',');
-		sbuf_addc(boxes, i == 0 ? '{' : ',');
-		sbuf_addc(uids, i == 0 ? '{' : ',');
-		db_array_elem(users, v[i].user);
-		db_array_elem(boxes, v[i].mailbox);
-		sbuf_addf(uids, "%lu", v[i].uid);
+		snprintf(uid, sizeof(uid), "%lu", v[i].uid);
+		db_array_add(users, i, v[i].user);
+		db_array_add(boxes, i, v[i].mailbox);
+		db_array_add(uids, i, uid);
 	}
-	sbuf_addc(users, '}');
-	sbuf_addc(boxes, '}');
-	sbuf_addc(uids, '}');
+	db_array_end(users);
+	db_array_end(boxes);
+	db_array_end(uids);
 }
 
 /* Set hit[i] for each v[i] named by a row (user, mailbox, uid) of r. */

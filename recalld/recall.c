@@ -519,6 +519,13 @@ pos_next(struct item *v, size_t n, struct pos *p)
 	return false;
 }
 
+/* Is p before end (removal order)? */
+static bool
+pos_before(const struct pos *p, const struct pos *end)
+{
+	return p->i < end->i || (p->i == end->i && p->k < end->k);
+}
+
 static void
 text_group(const struct recall_job *job, struct item *v, size_t n,
     struct pos from, struct pos *end_r)
@@ -540,8 +547,7 @@ text_group(const struct recall_job *job, struct item *v, size_t n,
 	}
 	*end_r = p;
 	store_batch_run(b);
-	for (p = from; pos_next(v, n, &p) && (p.i < end_r->i
-	    || (p.i == end_r->i && p.k < end_r->k)); p.k++) {
+	for (p = from; pos_next(v, n, &p) && pos_before(&p, end_r); p.k++) {
 		struct store_copy *c = &v[p.i].copies.v[p.k];
 		struct removal *rm = &v[p.i].rm[p.k];
 		enum store_status s;
@@ -586,8 +592,7 @@ phase_keep(const struct recall_job *job, struct item *v, size_t n)
 
 		text_group(job, v, n, p, &end);
 		/* The group's rows, in one or a few statements. */
-		for (g = p; pos_next(v, n, &g) && (g.i < end.i
-		    || (g.i == end.i && g.k < end.k)); g.k++) {
+		for (g = p; pos_next(v, n, &g) && pos_before(&g, &end); g.k++) {
 			struct store_copy *c = &v[g.i].copies.v[g.k];
 
 			if (!c->text_exact)
@@ -615,8 +620,8 @@ phase_keep(const struct recall_job *job, struct item *v, size_t n)
 		}
 		ids = xcalloc(m + 1, sizeof(*ids));
 		ok = records_quarantine_add_many(env->db, q, m, ids, &err) == 0;
-		for (j = 0, g = p; pos_next(v, n, &g) && (g.i < end.i
-		    || (g.i == end.i && g.k < end.k)); g.k++, j++) {
+		for (j = 0, g = p; pos_next(v, n, &g) && pos_before(&g, &end);
+		    g.k++, j++) {
 			v[g.i].rm[g.k].qid = ok ? ids[j] : 0;
 			/* In the database now (or never will be). */
 			xfree(&v[g.i].copies.v[g.k].text);
@@ -802,8 +807,9 @@ removal_confirm(const struct recall_job *job, struct audit_queue *aq,
  * Phase 5: expunge every quarantined copy ("unseen" in the query unless
  * policy.recall_read).  Then what is gone: from the Dovecot log when
  * recalld follows it (removal_confirm; events.dovecot_log), else by
- * looking again in the same request.  Gone is removed; still there is read just before (or the
- * store failed), and the quarantine row is voided.
+ * looking again in the same request.  Gone is removed; still there is
+ * read just before (or the store failed), and the quarantine row is
+ * voided.
  */
 static void
 phase_expunge(const struct recall_job *job, struct audit_queue *aq,

@@ -263,15 +263,13 @@ records_outcome_add_many(struct db *db, long long request_id,
 		const char *f[4] = { v[i].recipient, v[i].copy_addr,
 		    v[i].outcome, v[i].reason };
 
-		for (k = 0; k < 4; k++) {
-			sbuf_addc(&col[k], i == 0 ? '{' : ',');
-			db_array_elem(&col[k], f[k]);
-		}
+		for (k = 0; k < 4; k++)
+			db_array_add(&col[k], i, f[k]);
 	}
 	snprintf(id, sizeof(id), "%lld", request_id);
 	params[0] = id;
 	for (k = 0; k < 4; k++) {
-		sbuf_addc(&col[k], '}');
+		db_array_end(&col[k]);
 		params[k + 1] = sbuf_str(&col[k]);
 	}
 	/* decided_at is now(): the same for every row of the transaction. */
@@ -383,16 +381,14 @@ quarantine_insert(struct db *db, const struct records_quarantine *q,
 
 		snprintf(id, sizeof(id), "%lld", ids[i]);
 		snprintf(uid, sizeof(uid), "%lu", q[i].uid);
-		for (k = 0; k < 8; k++) {
-			sbuf_addc(&col[k], i == 0 ? '{' : ',');
-			db_array_elem(&col[k], f[k]);
-		}
+		for (k = 0; k < 8; k++)
+			db_array_add(&col[k], i, f[k]);
 		free(hex);
 	}
 	snprintf(req, sizeof(req), "%lld", q[0].request_id);
 	snprintf(days, sizeof(days), "%ld", q[0].days);
 	for (k = 0; k < 8; k++) {
-		sbuf_addc(&col[k], '}');
+		db_array_end(&col[k]);
 		params[k] = sbuf_str(&col[k]);
 	}
 	params[8] = req;

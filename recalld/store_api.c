@@ -322,6 +322,15 @@ rows_to_copies(json_t *rows, const char *const *tokens, size_t n_tokens,
 	return STORE_OK;
 }
 
+unsigned long
+store_api_row_uid(json_t *row)
+{
+	unsigned long uid;
+
+	return parse_uid(json_string_value(json_object_get(row, "uid")),
+	    &uid) == 0 ? uid : 0;
+}
+
 enum store_status
 store_api_item_rows(json_t *item, const char *tag, json_t **rows_r,
     char **error_r)

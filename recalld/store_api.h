@@ -113,6 +113,8 @@ enum store_status store_api_item_text(json_t *item, const char *tag,
  */
 enum store_status store_api_row_copy(json_t *row, const char *const *tokens,
     size_t n_tokens, struct store_copies *out, char **error_r);
+/* The uid of a fetch row ("uid": "17"), or 0 when absent or malformed. */
+unsigned long store_api_row_uid(json_t *row);
 /* The rows (borrowed from item) of a successful answer item. */
 enum store_status store_api_item_rows(json_t *item, const char *tag,
     json_t **rows_r, char **error_r);

@@ -15,7 +15,6 @@
  * Memory: every answer is kept until store_batch_free().
  */
 #include <assert.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,21 +556,6 @@ batch_merge(struct store_batch *b)
 	free(k);
 }
 
-/* The uid of a row, or 0. */
-static unsigned long
-row_uid(json_t *row)
-{
-	const char *s = json_string_value(json_object_get(row, "uid"));
-	char *end;
-	unsigned long v;
-
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	return errno == 0 && *end == '\0' ? v : 0;
-}
-
 /*
  * Give the rows of a group's fetch to its members (by user; for the look
  * again of an expunge also by mailbox and uid).  Rows of users that are
@@ -610,7 +594,7 @@ group_rows(struct store_batch *b, struct batch_op *g, json_t *rows)
 
 			if (g->kind == BATCH_GEXPUNGE && (mailbox == NULL
 			    || strcmp(mailbox, m->mailbox) != 0
-			    || row_uid(row) != m->uid))
+			    || store_api_row_uid(row) != m->uid))
 				continue;
 			if (store_api_row_copy(row,
 			    (const char *const *)m->tokens, m->n_tokens,
