@@ -229,6 +229,10 @@ void
 db_array_add(struct sbuf *sb, size_t i, const char *s)
 {
 	sbuf_addc(sb, i == 0 ? '{' : ',');
+	if (s == NULL) {
+		sbuf_adds(sb, "NULL");
+		return;
+	}
 	sbuf_addc(sb, '"');
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\')

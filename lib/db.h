@@ -68,7 +68,8 @@ char *db_bytea_decode(const char *s, size_t *len_r);
  * A PostgreSQL array literal, built element by element and sent as a $n
  * parameter ("$1::text[]"): db_array_add() appends s as element i ("{"
  * before the first, "," before the others; "..." with backslash and
- * double quote escaped), db_array_end() closes it after n > 0 elements.
+ * double quote escaped; NULL for s is SQL NULL), db_array_end() closes
+ * it after n > 0 elements.
  */
 void db_array_add(struct sbuf *sb, size_t i, const char *s);
 void db_array_end(struct sbuf *sb);

@@ -513,7 +513,8 @@ pos_equal(const struct follow_pos *a, const struct follow_pos *b)
 
 int
 follow_catch_up(struct follower *f, struct db *db, follow_line_fn *fn,
-    void *ctx, size_t batch, size_t *lines_r, char **error_r)
+    follow_flush_fn *flush, void *ctx, size_t batch, size_t *lines_r,
+    char **error_r)
 {
 	struct follow_pos committed = f->pos, dbpos, at;
 	char key[FOLLOW_KEY_MAX], *line, *err = NULL;
@@ -553,7 +554,9 @@ follow_catch_up(struct follower *f, struct db *db, follow_line_fn *fn,
 			db_rollback(db);	/* nothing new */
 			break;
 		}
-		if (save_pos(f, db, error_r) < 0 || db_commit(db, error_r) < 0)
+		if ((flush != NULL && flush(ctx, db, error_r) < 0)
+		    || save_pos(f, db, error_r) < 0
+		    || db_commit(db, error_r) < 0)
 			goto fail;
 		committed = f->pos;
 		total += count;

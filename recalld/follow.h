@@ -93,6 +93,15 @@ const char *follow_source(const struct follower *f);
 typedef int follow_line_fn(void *ctx, struct db *db, char *line, size_t len,
     const char *dedup_key, char **error_r);
 
+/*
+ * Called at the end of each batch, before the position is saved in the
+ * same transaction: a line function that gathers rows in ctx writes them
+ * here (one statement for the batch).  Return 0, or -1 with *error_r
+ * (heap) to roll the batch back.  When a batch fails, the caller of
+ * follow_catch_up() drops what ctx gathered.
+ */
+typedef int follow_flush_fn(void *ctx, struct db *db, char **error_r);
+
 /* Load the saved position from follower_state and follow_start(). */
 int follow_load(struct follower *f, struct db *db, char **error_r);
 
@@ -103,6 +112,7 @@ int follow_load(struct follower *f, struct db *db, char **error_r);
  * error the follower is back at the last committed position.
  */
 int follow_catch_up(struct follower *f, struct db *db, follow_line_fn *fn,
-    void *ctx, size_t batch, size_t *lines_r, char **error_r);
+    follow_flush_fn *flush, void *ctx, size_t batch, size_t *lines_r,
+    char **error_r);
 
 #endif

@@ -78,6 +78,11 @@ int ledger_postfix_line(void *ctx, struct db *db, char *line, size_t len,
     const char *dedup_key, char **error_r);
 int ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
     const char *dedup_key, char **error_r);
+/*
+ * The Dovecot lines' rows are gathered and written by this follow_flush_fn
+ * at the end of each batch (one statement).
+ */
+int ledger_dovecot_flush(void *ctx, struct db *db, char **error_r);
 
 /* Link every row that belongs to recall_id (see above). */
 int ledger_link(struct db *db, const char *recall_id, char **error_r);

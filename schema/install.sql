@@ -58,4 +58,12 @@ INSERT INTO schema_version (version) VALUES (6);
 COMMIT;
 \endif
 
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 7) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/007_dovecot_locations.sql
+INSERT INTO schema_version (version) VALUES (7);
+COMMIT;
+\endif
+
 \ir roles.sql
