@@ -2,7 +2,7 @@
  * recall - the recall flow.  See recall.h.
  *
  * The decision is decide()'s alone; this file only gathers facts and
- * carries decisions out.  Copies are handled RECALL_CHUNK at a time, in
+ * carries decisions out.  Copies are handled a chunk at a time, in
  * phases, each phase one batch of doveadm commands (store_batch, few HTTP
  * requests, several in flight) or one SQL transaction for the chunk.
  * The order keeps nothing destroyed without a kept copy:
@@ -39,8 +39,14 @@
 
 /* How many recall ids an ambiguous Message-ID error lists. */
 #define RECALL_MAX_AMBIGUOUS 10
-/* Copies decided and carried out together (memory: their texts). */
+/*
+ * Copies decided and carried out together (memory: their texts, which
+ * come with the find).  Once the message's size is known, small messages
+ * go RECALL_CHUNK_MAX at a time (with the texts at most RECALL_TEXT_BYTES):
+ * fewer, larger wildcard commands and fewer phase boundaries.
+ */
 #define RECALL_CHUNK 1000
+#define RECALL_CHUNK_MAX 4000
 /* Texts in memory at once while they are kept in quarantine. */
 #define RECALL_TEXT_BYTES (64ULL * 1024 * 1024)
 /* Texts up to this size come with the find (one command less a copy). */
@@ -1130,7 +1136,7 @@ recall_chunk(struct recall_job *job, struct item *v, size_t n,
 /*
  * Decide for every envelope recipient: one item per copy the route ledger
  * knows (an alias fanning out to two mailboxes is two copies), carried out
- * RECALL_CHUNK items at a time (memory: the texts of one chunk).
+ * a chunk at a time (RECALL_CHUNK, memory: the texts of one chunk).
  */
 static void
 recall_recipients(struct recall_job *job,
@@ -1139,7 +1145,7 @@ recall_recipients(struct recall_job *job,
 	const struct recall_cfg *cfg = job->env->cfg;
 	struct ledger_copies *lc = xcalloc(n + 1, sizeof(*lc));
 	struct item *v = NULL;
-	size_t n_items = 0, cap = 0, i, k, at;
+	size_t n_items = 0, cap = 0, i, k, at, m;
 
 	for (i = 0; i < n; i++) {
 		const struct records_recipient *rc = &rcpts[i];
@@ -1163,9 +1169,15 @@ recall_recipients(struct recall_job *job,
 			n_items++;
 		}
 	}
-	for (at = 0; at < n_items; at += RECALL_CHUNK) {
-		size_t m = n_items - at < RECALL_CHUNK ? n_items - at
-		    : RECALL_CHUNK;
+	for (at = 0; at < n_items; at += m) {
+		m = RECALL_CHUNK;
+		if (job->size_hint > 0 && RECALL_TEXT_BYTES / job->size_hint > m)
+			m = RECALL_TEXT_BYTES / job->size_hint;
+		if (m > RECALL_CHUNK_MAX)
+			m = RECALL_CHUNK_MAX;
+		/* The rest in equal chunks: no small one at the end. */
+		m = (n_items - at) / ((n_items - at + m - 1) / m)
+		    + ((n_items - at) % ((n_items - at + m - 1) / m) != 0);
 
 		for (i = at; i < at + m; i++)
 			item_prepare(job, &v[i]);

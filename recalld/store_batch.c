@@ -495,7 +495,8 @@ merge_class(struct store_batch *b, const struct keyed *k, size_t n)
 	for (i = 0; i < n; i++)
 		targets[i] = b->ops[k[i].op].user;
 	store_cover_plan((const char *const *)st->users, st->n_users,
-	    targets, n, &c);
+	    targets, n, b->ops[k[0].op].kind == BATCH_FIND
+	    ? STORE_COVER_MAX_FIND : STORE_COVER_MAX_EXPUNGE, &c);
 	for (g = 0; g < c.n_groups; g++) {
 		struct batch_op *op;
 		size_t gi, first = k[0].op;

@@ -24,6 +24,8 @@ struct plan {
 	size_t *below;		/* below[i]: target users among users[0..i) */
 	struct range *g;
 	size_t n_g, cap_g;
+	size_t max_users;
+	unsigned long long cmd;	/* the cost of one wildcard command */
 };
 
 static size_t
@@ -82,9 +84,9 @@ plan_range(struct plan *p, size_t lo, size_t hi, size_t depth)
 		split += plan_range(p, i, j, depth + 1);
 		i = j;
 	}
-	if (hi - lo > STORE_COVER_MAX_USERS || !prefix_ok(p, lo, hi, depth))
+	if (hi - lo > p->max_users || !prefix_ok(p, lo, hi, depth))
 		return split;
-	pattern = STORE_COVER_COST_CMD + (unsigned long long)(hi - lo);
+	pattern = p->cmd + (unsigned long long)(hi - lo);
 	if (pattern >= split)
 		return split;
 	p->n_g = mark;		/* drop the sub-ranges' groups */
@@ -118,7 +120,8 @@ find_user(const char *const *users, size_t n, const char *name)
 
 void
 store_cover_plan(const char *const *users, size_t n_users,
-    const char *const *targets, size_t n_targets, struct store_cover *out)
+    const char *const *targets, size_t n_targets, size_t max_users,
+    struct store_cover *out)
 {
 	struct plan p;
 	size_t *at = xcalloc(n_targets + 1, sizeof(*at));
@@ -130,6 +133,8 @@ store_cover_plan(const char *const *users, size_t n_users,
 	out->group = xcalloc(n_targets + 1, sizeof(*out->group));
 	memset(&p, 0, sizeof(p));
 	p.users = users;
+	p.max_users = max_users;
+	p.cmd = STORE_COVER_COST_CMD + n_users / STORE_COVER_LISTED_PER_UNIT;
 	p.below = xcalloc(n_users + 1, sizeof(*p.below));
 	for (i = 0; i < n_targets; i++) {
 		at[i] = find_user(users, n_users, targets[i]);

@@ -1,7 +1,7 @@
 /*
  * Unit tests for recalld/store_cover.c: the wildcard plan.  Every plan is
  * checked against the rules (a pattern's prefix holds every user it is
- * said to serve, at most STORE_COVER_MAX_USERS listed users match it, no
+ * said to serve, at most the cap's number of listed users match it, no
  * wildcard character or split UTF-8 sequence in a prefix) and against
  * the cost of serving every user alone.
  */
@@ -22,7 +22,7 @@ cmp(const void *a, const void *b)
 /* Check c's rules; returns the plan's cost in the model's units. */
 static unsigned long long
 check_plan(const char *const *users, size_t n_users,
-    const char *const *targets, size_t n_targets,
+    const char *const *targets, size_t n_targets, size_t max_users,
     const struct store_cover *c)
 {
 	unsigned long long cost = 0;
@@ -40,8 +40,9 @@ check_plan(const char *const *users, size_t n_users,
 			    && ((unsigned char)pat[plen - 1] & 0xc0) != 0xc0);
 		for (i = 0; i < n_users; i++)
 			matched += strncmp(users[i], pat, plen) == 0;
-		CHECK(matched <= STORE_COVER_MAX_USERS);
-		cost += STORE_COVER_COST_CMD + matched;
+		CHECK(matched <= max_users);
+		cost += STORE_COVER_COST_CMD
+		    + n_users / STORE_COVER_LISTED_PER_UNIT + matched;
 	}
 	for (t = 0; t < n_targets; t++) {
 		g = c->group[t];
@@ -89,16 +90,30 @@ test_all_users(void)
 
 	TEST_BEGIN("cover: 10,000 targets of 10,000 users go in patterns");
 	store_cover_plan((const char *const *)u, 10000,
-	    (const char *const *)u, 10000, &c);
+	    (const char *const *)u, 10000, STORE_COVER_MAX_EXPUNGE, &c);
 	cost = check_plan((const char *const *)u, 10000,
-	    (const char *const *)u, 10000, &c);
+	    (const char *const *)u, 10000, STORE_COVER_MAX_EXPUNGE, &c);
 	for (t = 0; t < 10000; t++)
 		covered += c.group[t] != STORE_COVER_NONE;
 	/* u10000 is alone under "u1": a pattern for one user costs more. */
 	CHECK_INT(covered, 9999);
-	CHECK(c.n_groups >= 10000 / STORE_COVER_MAX_USERS);
+	CHECK(c.n_groups >= 10000 / STORE_COVER_MAX_EXPUNGE);
 	CHECK(c.n_groups <= 200);
 	CHECK(cost < 10000ULL * STORE_COVER_COST_SINGLE / 4);
+	TEST_END();
+	store_cover_free(&c);
+
+	/* A find may serve more users a command: fewer, larger patterns. */
+	TEST_BEGIN("cover: a find's larger cap makes fewer patterns");
+	store_cover_plan((const char *const *)u, 10000,
+	    (const char *const *)u, 10000, STORE_COVER_MAX_FIND, &c);
+	check_plan((const char *const *)u, 10000, (const char *const *)u,
+	    10000, STORE_COVER_MAX_FIND, &c);
+	/* "u00*" .. "u09*": 999 or 1,000 users each. */
+	CHECK_INT(c.n_groups, 10);
+	for (t = 0, covered = 0; t < 10000; t++)
+		covered += c.group[t] != STORE_COVER_NONE;
+	CHECK_INT(covered, 9999);
 	TEST_END();
 	store_cover_free(&c);
 	free_names(u, 10000);
@@ -115,12 +130,15 @@ test_sparse(void)
 	TEST_BEGIN("cover: one target in ten, and a single one, stay alone");
 	for (t = 0; t < 100; t++)
 		targets[t] = u[t * 10];
-	store_cover_plan((const char *const *)u, 1000, targets, 100, &c);
-	CHECK(check_plan((const char *const *)u, 1000, targets, 100, &c)
+	store_cover_plan((const char *const *)u, 1000, targets, 100,
+	    STORE_COVER_MAX_FIND, &c);
+	CHECK(check_plan((const char *const *)u, 1000, targets, 100,
+	    STORE_COVER_MAX_FIND, &c)
 	    <= 100ULL * STORE_COVER_COST_SINGLE);
 	CHECK_INT(c.n_groups, 0);
 	store_cover_free(&c);
-	store_cover_plan((const char *const *)u, 1000, one, 1, &c);
+	store_cover_plan((const char *const *)u, 1000, one, 1,
+	    STORE_COVER_MAX_FIND, &c);
 	CHECK_INT(c.n_groups, 0);
 	CHECK(c.group[0] == STORE_COVER_NONE);
 	TEST_END();
@@ -143,8 +161,10 @@ test_dense_block(void)
 	for (i = 0; i < 40; i++)
 		users[2000 + i] = s[i];
 	qsort(users, 2040, sizeof(*users), cmp);
-	store_cover_plan(users, 2040, (const char *const *)s, 40, &c);
-	check_plan(users, 2040, (const char *const *)s, 40, &c);
+	store_cover_plan(users, 2040, (const char *const *)s, 40,
+	    STORE_COVER_MAX_EXPUNGE, &c);
+	check_plan(users, 2040, (const char *const *)s, 40,
+	    STORE_COVER_MAX_EXPUNGE, &c);
 	CHECK_INT(c.n_groups, 1);
 	if (c.n_groups == 1)
 		CHECK_STR(c.pattern[0], "sales*");
@@ -174,8 +194,8 @@ test_odd_names(void)
 
 	TEST_BEGIN("cover: wildcards and UTF-8 in names, unknown users");
 	qsort(users, n, sizeof(*users), cmp);
-	store_cover_plan(users, n, targets, nt, &c);
-	check_plan(users, n, targets, nt, &c);
+	store_cover_plan(users, n, targets, nt, STORE_COVER_MAX_EXPUNGE, &c);
+	check_plan(users, n, targets, nt, STORE_COVER_MAX_EXPUNGE, &c);
 	for (g = 0; g < c.n_groups; g++)
 		printf("# pattern %s\n", c.pattern[g]);
 	CHECK(c.group[13] == STORE_COVER_NONE);		/* nobody */
@@ -193,7 +213,7 @@ test_empty(void)
 	struct store_cover c;
 
 	TEST_BEGIN("cover: no listed users");
-	store_cover_plan(NULL, 0, targets, 1, &c);
+	store_cover_plan(NULL, 0, targets, 1, STORE_COVER_MAX_FIND, &c);
 	CHECK_INT(c.n_groups, 0);
 	CHECK(c.group[0] == STORE_COVER_NONE);
 	TEST_END();
