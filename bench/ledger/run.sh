@@ -10,8 +10,9 @@
 # least 200,000 lines/s per source.
 #
 # With RECALL_CONF set (a lab: tests/lab/lab.sh up DIR; . DIR/env) it also
-# ingests the generated Postfix file through follow + ledger into
-# PostgreSQL (LEDGER_DB_LINES lines, default 100,000) and prints that rate.
+# ingests generated Postfix and Dovecot logs through follow + ledger into
+# PostgreSQL (LEDGER_DB_LINES lines each, default 100,000), appended to the
+# lab's events.postfix_log and events.dovecot_log, and prints those rates.
 set -eu
 cd "$(dirname "$0")/../.."
 LINES=${LINES:-1000000}
@@ -57,10 +58,15 @@ done
 if [ -n "${RECALL_CONF:-}" ]; then
 	n=${LEDGER_DB_LINES:-100000}
 	echo "# database ingestion (follow + ledger into PostgreSQL), $n lines"
-	echo "# (needs a lab whose events.postfix_log we may append to)"
-	log=$(sed -n 's/^ *postfix_log = "\(.*\)";.*/\1/p' "$RECALL_CONF")
+	echo "# (needs a lab whose logs we may append to)"
 	"$work/ledgertool" ingest "$RECALL_CONF" >/dev/null
-	python3 bench/ledger/genlog.py postfix "$n" "$work/pf.log"
-	cat "$work/pf.log" >> "$log"
-	"$work/ledgertool" ingest "$RECALL_CONF"
+	for src in postfix dovecot; do
+		log=$(sed -n "s/^ *${src}_log = \"\\(.*\\)\";.*/\\1/p" "$RECALL_CONF")
+		python3 bench/ledger/genlog.py "$src" "$n" "$work/$src.log"
+		cat "$work/$src.log" >> "$log"
+		out=$("$work/ledgertool" ingest "$RECALL_CONF")
+		t=$(echo "$out" | sed -n 's/.* in \([0-9.]*\) s.*/\1/p')
+		printf '%-8s into PostgreSQL: %s = %.0f lines/s\n' "$src" "$out" \
+		    "$(echo "$n / $t" | bc -l)"
+	done
 fi

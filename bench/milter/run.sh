@@ -2,7 +2,7 @@
 # bench/milter/run.sh - what the milter costs Postfix (issue #3).
 #
 #   bash bench/milter/run.sh                       # all targets and modes
-#   TARGETS=relay MODES="trivial recall" bash bench/milter/run.sh
+#   TARGETS=relay MODES="trivial skeleton recall" bash bench/milter/run.sh
 #
 # One private lab (tests/lab/lab.sh, no recalld), real Postfix, and for
 # each target
@@ -12,6 +12,14 @@
 #   none            smtpd_milters empty
 #   trivial         bench/milter/trivial_milter.c (adds one header at EOM),
 #                   unix socket
+#   skeleton        trivial_milter -a: the same, but with recall-milter's
+#                   callbacks and protocol negotiation (connect, MAIL, RCPT,
+#                   each header, body, EOM; the same "no reply" steps and
+#                   macro lists), doing nothing in them; unix socket.  The
+#                   yardstick with the same protocol steps as recall-milter:
+#                   trivial -> skeleton is what the milter protocol itself
+#                   costs (the packets Postfix sends per header and
+#                   recipient), skeleton -> recall is recall-milter's work
 #   recall          recall-milter: tags, spools, records into PostgreSQL
 #   recall-pgdown   recall-milter with PostgreSQL stopped (spool only)
 # and, only when named in MODES (a diagnostic, not part of issue #3),
@@ -29,20 +37,20 @@
 # time), e2e msg/s (N / time until the queue is empty) and the CPU time per
 # message of the milter, of PostgreSQL and of the whole machine; per mode
 # the inj ratio to "trivial" of every round and the median of those
-# ratios (the figure to compare with issue #3's 0.95), and medians of the
-# rates and of Postfix's delays=a (before the queue manager: smtpd,
-# cleanup and the milter).
+# ratios (the figure to compare with issue #3's 0.95), the same ratios to
+# "skeleton" (when it ran), and medians of the rates and of Postfix's
+# delays=a (before the queue manager: smtpd, cleanup and the milter).
 #
 # Latency: in each round, per mode, LAT messages (default 100) one after
 # the other over one SMTP session (bench/milter/smtplat.py), MAIL FROM to
 # the final 250; p50/p99 over the samples of all rounds, and the p99 added
-# over "none" and over "trivial".
+# over "none", over "trivial" and (when it ran) over "skeleton".
 #
 # recall-pgdown stops PostgreSQL before its run and starts it again after,
 # and counts how long the spooled records take to arrive.
 #
 # Root only (the lab is).  Output lines start with "# " except the tables.
-# About 5 minutes with the defaults (30 s per target and round).
+# About 6 minutes with the defaults (37 s per target and round).
 set -eu
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -50,7 +58,7 @@ N=${N:-500}
 S=${S:-10}
 LAT=${LAT:-100}
 ROUNDS=${ROUNDS:-5}
-MODES=${MODES:-"none trivial recall recall-pgdown"}
+MODES=${MODES:-"none trivial skeleton recall recall-pgdown"}
 TARGETS=${TARGETS:-"relay lmtp"}
 
 make -s build/bin/recall-milter >/dev/null	# the lab runs without recalld
@@ -70,7 +78,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-LAB_NO_RECALLD=1 tests/lab/lab.sh up "$L" >"$work/lab-up.log" 2>&1 ||
+# One extra mailbox (u00001) for skeleton's LMTP runs.
+LAB_NO_RECALLD=1 LAB_EXTRA_USERS=1 tests/lab/lab.sh up "$L" >"$work/lab-up.log" 2>&1 ||
     { cat "$work/lab-up.log"; exit 1; }
 . "$L/env"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -86,6 +95,10 @@ echo "bench.test smtp:[127.0.0.1]:$BSINK" >> "$POSTFIX_CONF/transport"
 pids+=($!)
 trivial_pid=$!
 for _ in $(seq 50); do [ -S "$L/run/trivial.sock" ] && break; sleep 0.1; done
+"$work/trivial_milter" -a -p "unix:$L/run/skeleton.sock" &
+pids+=($!)
+skeleton_pid=$!
+for _ in $(seq 50); do [ -S "$L/run/skeleton.sock" ] && break; sleep 0.1; done
 
 noaddr_pid=
 case " $MODES " in
@@ -115,6 +128,7 @@ milter_spec() {
 	case $1 in
 	none) echo "" ;;
 	trivial) echo "unix:$L/run/trivial.sock" ;;
+	skeleton) echo "unix:$L/run/skeleton.sock" ;;
 	recall-noaddr) echo "unix:$L/run/milter-noaddr.sock" ;;
 	recall*) echo "unix:$L/run/milter.sock" ;;
 	esac
@@ -155,6 +169,7 @@ pg_pids() {
 milter_pid() {
 	case $1 in
 	trivial) echo "$trivial_pid" ;;
+	skeleton) echo "$skeleton_pid" ;;
 	recall-noaddr) echo "$noaddr_pid" ;;
 	recall*) read -r p _ < "$L/run/recall-milter.pid"; echo "$p" ;;
 	esac
@@ -168,7 +183,7 @@ xacts() {
 user_for() {
 	case $1 in
 	none) echo bob ;; trivial) echo carol ;; recall) echo dave ;;
-	recall-noaddr) echo alice ;; *) echo erin ;;
+	recall-noaddr) echo alice ;; skeleton) echo u00001 ;; *) echo erin ;;
 	esac
 }
 
@@ -271,23 +286,31 @@ for target in $TARGETS; do
 	done
 done
 
-echo
-echo "## inj ratio to trivial, per round (same round = same background load)"
-printf '%-6s %-14s %-40s %6s %11s\n' target mode "rounds" median "min..max"
-for target in $TARGETS; do
-	for mode in $MODES; do
-		[ -n "${INJ[$target.trivial.1]:-}" ] || continue
-		line="" vals=()
-		for round in $(seq "$ROUNDS"); do
-			v=$(r "${INJ[$target.$mode.$round]}" "${INJ[$target.trivial.$round]}")
-			line="$line $v"
-			vals+=("$v")
+# ratio_table BASE: per target and mode, the inj ratio to mode BASE of
+# every round, their median and range (nothing when BASE did not run).
+ratio_table() {
+	local base=$1 target mode round line v vals
+	case " $MODES " in *" $base "*) ;; *) return 0 ;; esac
+	echo
+	echo "## inj ratio to $base, per round (same round = same background load)"
+	printf '%-6s %-14s %-40s %6s %11s\n' target mode "rounds" median "min..max"
+	for target in $TARGETS; do
+		for mode in $MODES; do
+			[ -n "${INJ[$target.$base.1]:-}" ] || continue
+			line="" vals=()
+			for round in $(seq "$ROUNDS"); do
+				v=$(r "${INJ[$target.$mode.$round]}" "${INJ[$target.$base.$round]}")
+				line="$line $v"
+				vals+=("$v")
+			done
+			printf '%-6s %-14s %-40s %6s %5s..%-5s\n' "$target" "$mode" "$line" \
+			    "$(median "${vals[@]}")" "$(printf '%s\n' "${vals[@]}" | sort -g | head -n 1)" \
+			    "$(printf '%s\n' "${vals[@]}" | sort -g | tail -n 1)"
 		done
-		printf '%-6s %-14s %-40s %6s %5s..%-5s\n' "$target" "$mode" "$line" \
-		    "$(median "${vals[@]}")" "$(printf '%s\n' "${vals[@]}" | sort -g | head -n 1)" \
-		    "$(printf '%s\n' "${vals[@]}" | sort -g | tail -n 1)"
 	done
-done
+}
+ratio_table trivial
+ratio_table skeleton
 
 echo
 echo "## throughput (msg/s, median of $ROUNDS rounds) and Postfix delays=a (ms, median)"
@@ -311,14 +334,21 @@ done
 if [ "$LAT" -gt 0 ]; then
 	echo
 	echo "## latency per message, one SMTP session (ms; $LAT messages per mode, target and round, pooled)"
-	printf '%-14s %7s %7s %8s %16s %19s\n' mode samples p50 p99 "p99 - none p99" "p99 - trivial p99"
 	declare -A P99
 	for mode in $MODES; do P99[$mode]=$(pct 99 "$work/lat.$mode"); done
+	# p99_over MODE BASE: MODE's p99 minus BASE's ("-" when BASE did not run).
+	p99_over() { [ -n "${P99[$2]:-}" ] && printf '%.2f' "$(echo "${P99[$1]} - ${P99[$2]}" | bc -l)" || echo -; }
+	if [ -n "${P99[skeleton]:-}" ]; then
+		printf '%-14s %7s %7s %8s %16s %19s %20s\n' mode samples p50 p99 "p99 - none p99" "p99 - trivial p99" "p99 - skeleton p99"
+	else
+		printf '%-14s %7s %7s %8s %16s %19s\n' mode samples p50 p99 "p99 - none p99" "p99 - trivial p99"
+	fi
 	for mode in $MODES; do
-		printf '%-14s %7s %7s %8s %16s %19s\n' "$mode" \
+		printf '%-14s %7s %7s %8s %16s %19s' "$mode" \
 		    "$(wc -l < "$work/lat.$mode")" "$(pct 50 "$work/lat.$mode")" "${P99[$mode]}" \
-		    "$( [ -n "${P99[none]:-}" ] && printf '%.2f' "$(echo "${P99[$mode]} - ${P99[none]}" | bc -l)" || echo -)" \
-		    "$( [ -n "${P99[trivial]:-}" ] && printf '%.2f' "$(echo "${P99[$mode]} - ${P99[trivial]}" | bc -l)" || echo -)"
+		    "$(p99_over "$mode" none)" "$(p99_over "$mode" trivial)"
+		[ -z "${P99[skeleton]:-}" ] || printf ' %20s' "$(p99_over "$mode" skeleton)"
+		echo
 	done
 fi
 while ! queue_empty; do sleep 0.1; done
