@@ -49,8 +49,13 @@
 #define RECALL_CHUNK_MAX 4000
 /* Texts in memory at once while they are kept in quarantine. */
 #define RECALL_TEXT_BYTES (64ULL * 1024 * 1024)
-/* Texts up to this size come with the find (one command less a copy). */
+/*
+ * Texts up to this size come with the find (one command less a copy),
+ * unless copies share their file (texts_by_guid, judged on a chunk of at
+ * least RECALL_SHARE_PROBE texts).
+ */
 #define RECALL_INLINE_TEXT (64UL * 1024)
+#define RECALL_SHARE_PROBE 32
 
 char **
 recall_tokens(const struct tag_keys *keys, const char *recall_id,
@@ -265,6 +270,8 @@ struct recall_job {
 	char *ledger_error;		/* why the ledger is not current */
 	/* The largest copy seen so far (size.physical), 0 when none yet. */
 	unsigned long long size_hint;
+	/* Fetch texts once per GUID after the find (else with the find). */
+	bool texts_by_guid;
 };
 
 /*
@@ -457,8 +464,8 @@ static void
 find_batch(struct recall_job *job, struct item *v, size_t n)
 {
 	struct store_batch *b = store_batch_new(job->env->store);
-	bool with_text = !job->dry_run && job->size_hint > 0
-	    && job->size_hint <= RECALL_INLINE_TEXT;
+	bool with_text = !job->dry_run && !job->texts_by_guid
+	    && job->size_hint > 0 && job->size_hint <= RECALL_INLINE_TEXT;
 	size_t i;
 
 	for (i = 0; i < n; i++)
@@ -532,34 +539,53 @@ pos_before(const struct pos *p, const struct pos *end)
 	return p->i < end->i || (p->i == end->i && p->k < end->k);
 }
 
+/* A copy whose text is still to come: from its own fetch, or rep's. */
+struct text_need {
+	const char *guid;
+	unsigned long long size;
+	struct pos at;
+	size_t rep;		/* index in the need list of the copy fetched */
+	bool again;		/* rep's fetch brought nothing: its own */
+};
+
+static int
+text_need_cmp(const void *x, const void *y)
+{
+	const struct text_need *a = x, *b = y;
+	int c = strcmp(a->guid, b->guid);
+
+	if (c != 0)
+		return c;
+	if (a->size != b->size)
+		return a->size < b->size ? -1 : 1;
+	return pos_before(&a->at, &b->at) ? -1 : pos_before(&b->at, &a->at);
+}
+
+/* Fetch the texts of need[i] where need[i].rep == i, in one batch. */
 static void
-text_group(const struct recall_job *job, struct item *v, size_t n,
-    struct pos from, struct pos *end_r)
+text_fetch(const struct recall_job *job, struct item *v,
+    const struct text_need *need, size_t m)
 {
 	struct store_batch *b = store_batch_new(job->env->store);
-	unsigned long long bytes = 0;
-	struct pos p = from;
+	size_t i;
 
-	while (pos_next(v, n, &p)) {
-		struct store_copy *c = &v[p.i].copies.v[p.k];
+	for (i = 0; i < m; i++) {
+		struct item *it = &v[need[i].at.i];
+		struct store_copy *c = &it->copies.v[need[i].at.k];
 
-		if (bytes > 0 && bytes + c->size > RECALL_TEXT_BYTES)
-			break;
-		bytes += c->size;
-		if (c->text == NULL)
-			v[p.i].rm[p.k].op = store_batch_text(b, v[p.i].user,
+		if (need[i].rep == i)
+			it->rm[need[i].at.k].op = store_batch_text(b, it->user,
 			    c->mailbox, c->uid, c->size);
-		p.k++;
 	}
-	*end_r = p;
 	store_batch_run(b);
-	for (p = from; pos_next(v, n, &p) && pos_before(&p, end_r); p.k++) {
-		struct store_copy *c = &v[p.i].copies.v[p.k];
-		struct removal *rm = &v[p.i].rm[p.k];
+	for (i = 0; i < m; i++) {
+		struct item *it = &v[need[i].at.i];
+		struct store_copy *c = &it->copies.v[need[i].at.k];
+		struct removal *rm = &it->rm[need[i].at.k];
 		enum store_status s;
 		char *err = NULL;
 
-		if (c->text != NULL)
+		if (need[i].rep != i)
 			continue;
 		s = store_batch_text_result(b, rm->op, &c->text, &c->text_len,
 		    &c->text_exact, &err);
@@ -574,6 +600,79 @@ text_group(const struct recall_job *job, struct item *v, size_t n,
 }
 
 /*
+ * The texts of the copies from `from` on, up to RECALL_TEXT_BYTES (*end_r:
+ * where the group ends).  Copies of one message that Dovecot delivered
+ * together (LMTP, one transaction to many recipients) are one file, linked
+ * into every mailbox: the same GUID.  A GUID names one immutable message,
+ * so the text is fetched once per GUID and size, and shared; should that
+ * fetch fail or find the copy gone, the others are fetched on their own.
+ * Returns how many texts were fetched and how many copies needed one.
+ */
+static void
+text_group(const struct recall_job *job, struct item *v, size_t n,
+    struct pos from, struct pos *end_r, size_t *fetched_r, size_t *needed_r)
+{
+	unsigned long long bytes = 0;
+	struct text_need *need = NULL;
+	struct pos p = from;
+	size_t m = 0, cap = 0, i, again = 0;
+
+	while (pos_next(v, n, &p)) {
+		struct store_copy *c = &v[p.i].copies.v[p.k];
+
+		if (bytes > 0 && bytes + c->size > RECALL_TEXT_BYTES)
+			break;
+		bytes += c->size;
+		if (c->text == NULL) {
+			if (m == cap) {
+				cap = cap == 0 ? 64 : 2 * cap;
+				need = xrealloc(need, cap * sizeof(*need));
+			}
+			need[m++] = (struct text_need){ c->guid != NULL
+			    ? c->guid : "", c->size, p, 0, false };
+		}
+		p.k++;
+	}
+	*end_r = p;
+	if (m > 1)
+		qsort(need, m, sizeof(*need), text_need_cmp);
+	for (i = 0; i < m; i++)
+		need[i].rep = i > 0 && *need[i].guid != '\0'
+		    && strcmp(need[i - 1].guid, need[i].guid) == 0
+		    && need[i - 1].size == need[i].size ? need[i - 1].rep : i;
+	text_fetch(job, v, need, m);
+	*fetched_r = 0;
+	for (i = 0; i < m; i++) {
+		const struct text_need *r = &need[need[i].rep];
+		const struct store_copy *rc = &v[r->at.i].copies.v[r->at.k];
+		struct store_copy *c = &v[need[i].at.i].copies.v[need[i].at.k];
+
+		if (need[i].rep == i) {
+			(*fetched_r)++;
+			continue;
+		}
+		if (rc->text == NULL) {
+			need[i].again = true;	/* its own fetch, below */
+			again++;
+			continue;
+		}
+		c->text = xmalloc(rc->text_len + 1);
+		memcpy(c->text, rc->text, rc->text_len + 1);
+		c->text_len = rc->text_len;
+		c->text_exact = rc->text_exact;
+	}
+	if (again > 0) {
+		/* Only the copies whose own fetch is still to do. */
+		for (i = 0; i < m; i++)
+			need[i].rep = need[i].again ? i : m;
+		text_fetch(job, v, need, m);
+		*fetched_r += again;
+	}
+	*needed_r = m;
+	free(need);
+}
+
+/*
  * Phases 3 and 4: fetch the full text of every copy to remove (those that
  * did not come with the find) and keep it in quarantine, group by group
  * (at most RECALL_TEXT_BYTES of text in memory), all in one transaction
@@ -581,12 +680,12 @@ text_group(const struct recall_job *job, struct item *v, size_t n,
  * copy of the chunk is removed.
  */
 static void
-phase_keep(const struct recall_job *job, struct item *v, size_t n)
+phase_keep(struct recall_job *job, struct item *v, size_t n)
 {
 	const struct recall_env *env = job->env;
 	struct pos p = { 0, 0 }, end;
 	char *err = NULL;
-	size_t i, k;
+	size_t i, k, fetched = 0, needed = 0;
 	bool ok;
 
 	ok = db_begin(env->db, &err) == 0;
@@ -596,7 +695,11 @@ phase_keep(const struct recall_job *job, struct item *v, size_t n)
 		struct pos g;
 		size_t m = 0, cap = 0, j;
 
-		text_group(job, v, n, p, &end);
+		size_t f, nd;
+
+		text_group(job, v, n, p, &end, &f, &nd);
+		fetched += f;
+		needed += nd;
 		/* The group's rows, in one or a few statements. */
 		for (g = p; pos_next(v, n, &g) && pos_before(&g, &end); g.k++) {
 			struct store_copy *c = &v[g.i].copies.v[g.k];
@@ -636,6 +739,15 @@ phase_keep(const struct recall_job *job, struct item *v, size_t n)
 		free(q);
 		p = end;
 	}
+	/*
+	 * Texts by GUID pay when copies share their file; when they do not
+	 * (one delivery a copy), the next chunks bring them with the find.
+	 */
+	if (needed > 0)
+		log_info("request %lld: %zu texts fetched for %zu copies",
+		    job->request_id, fetched, needed);
+	if (needed >= RECALL_SHARE_PROBE)
+		job->texts_by_guid = 2 * fetched <= needed;
 	if (ok)
 		ok = db_commit(env->db, &err) == 0;
 	else
@@ -1348,6 +1460,7 @@ do_recall(const struct recall_env *env, const struct authz_caller *caller,
 		return -1;
 	}
 	memset(&job, 0, sizeof(job));
+	job.texts_by_guid = true;
 	job.env = env;
 	job.m = m;
 	job.actor = who->user;
@@ -1594,6 +1707,7 @@ retry_request(const struct recall_env *env, long long id, const char *rid)
 
 	memset(&m, 0, sizeof(m));
 	memset(&job, 0, sizeof(job));
+	job.texts_by_guid = true;
 	memset(&rep, 0, sizeof(rep));
 	snprintf(idbuf, sizeof(idbuf), "%lld", id);
 	p[0] = idbuf;

@@ -49,6 +49,13 @@ check "1: u00007 downloads his from a desktop (BODY.PEEK[])" \
         > /dev/null"
 wait_log "$DOVECOT_LOG" '"event":"mail_opened".*u00007' 10
 sleep 1.5	# recalld follows the logs every second
+# The message files of two copies (LMTP linked one file into both).
+file10=$(ls "$LAB"/mail/u00010/Maildir/new/* "$LAB"/mail/u00010/Maildir/cur/* 2>/dev/null | head -n 1)
+file11=$(ls "$LAB"/mail/u00011/Maildir/new/* "$LAB"/mail/u00011/Maildir/cur/* 2>/dev/null | head -n 1)
+hex10=$(od -An -v -tx1 "$file10" | tr -d ' \n')
+hex11=$(od -An -v -tx1 "$file11" | tr -d ' \n')
+check "1: u00010 and u00011 hold one file, linked (one LMTP delivery)" \
+    test "$(stat -c %i "$file10")" = "$(stat -c %i "$file11")"
 before=$(wildcard_lines)
 ctl --json recall "$MSGID"
 check "1: recall exits 1 (partial)" test "$RC" = 1
@@ -69,6 +76,15 @@ check "1: 58 copies in quarantine" \
     test "$(psql_lab "select count(*) from quarantine where purged_at is null")" = 58
 check "1: every removed copy kept by its own user" \
     test "$(psql_lab "select count(distinct store_user) from quarantine where purged_at is null")" = 58
+# One text a shared file, not one a copy; each copy's quarantine row is
+# still the exact bytes of its message file.
+texts=$(sed -n 's/.*: \([0-9]*\) texts fetched for 58 copies.*/\1/p' "$LAB/log/recalld.log" | tail -n 1)
+check "1: the texts were fetched once a shared file ($texts for 58 copies)" \
+    test -n "$texts" -a "${texts:-58}" -lt 58
+check "1: u00010's quarantine row is its file, byte for byte" \
+    test "$(psql_lab "select encode(message, 'hex') from quarantine where store_user = 'u00010' and purged_at is null")" = "$hex10"
+check "1: u00011's too" \
+    test "$(psql_lab "select encode(message, 'hex') from quarantine where store_user = 'u00011' and purged_at is null")" = "$hex11"
 check "1: a second recall changes nothing" \
     eval "ctl --json recall '$MSGID'; test \"\$(left)\" = 2"
 

@@ -99,7 +99,7 @@ test_all_users(void)
 	CHECK_INT(covered, 9999);
 	CHECK(c.n_groups >= 10000 / STORE_COVER_MAX_EXPUNGE);
 	CHECK(c.n_groups <= 200);
-	CHECK(cost < 10000ULL * STORE_COVER_COST_SINGLE / 4);
+	CHECK(cost < 10000ULL * STORE_COVER_COST_SINGLE / 2);
 	TEST_END();
 	store_cover_free(&c);
 
