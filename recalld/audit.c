@@ -140,8 +140,12 @@ audit_verify(struct db *db, struct audit_verify_result *r, char **error_r)
 	}
 }
 
-/* Rows per INSERT statement in audit_append_many() (9 parameters each). */
-#define AUDIT_INSERT_ROWS 50
+/*
+ * Rows per INSERT statement in audit_append_many(): one array parameter a
+ * column (a recall of 10,000 copies writes 20,000 rows).
+ */
+#define AUDIT_INSERT_ROWS 2000
+#define AUDIT_COLS 8	/* besides "at", the same for the whole batch */
 
 int
 audit_append_many(struct db *db, const struct audit_entry *v, size_t n,
@@ -149,18 +153,20 @@ audit_append_many(struct db *db, const struct audit_entry *v, size_t n,
 {
 	const char *lock[] = { AUDIT_LOCK_KEY };
 	struct db_result *last = NULL, *now = NULL;
-	char prev[AUDIT_HASH_HEX + 1];
-	char (*seq)[32] = NULL, (*hash)[AUDIT_HASH_HEX + 1] = NULL;
-	const char **p = NULL;
-	struct sbuf sql = SBUF_INIT;
+	char prev[AUDIT_HASH_HEX + 1], seq[32];
+	char (*hash)[AUDIT_HASH_HEX + 1] = NULL;
+	const char *p[AUDIT_COLS + 1];
+	struct sbuf col[AUDIT_COLS];
 	long long next = 1;
-	size_t i, g, k;
+	size_t g, k, c;
 	int rc = -1;
 
 	if (n == 0)
 		return 0;
 	if (db_begin(db, error_r) < 0)
 		return -1;
+	for (c = 0; c < AUDIT_COLS; c++)
+		sbuf_init(&col[c]);
 	if ((last = db_query(db, "SELECT pg_advisory_xact_lock($1::bigint)",
 	    1, lock, error_r)) == NULL)
 		goto out;
@@ -179,23 +185,20 @@ audit_append_many(struct db *db, const struct audit_entry *v, size_t n,
 	    "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 0, NULL, error_r);
 	if (now == NULL)
 		goto out;
-	seq = xcalloc(AUDIT_INSERT_ROWS, sizeof(*seq));
 	hash = xcalloc(AUDIT_INSERT_ROWS, sizeof(*hash));
-	p = xcalloc(9 * AUDIT_INSERT_ROWS, sizeof(*p));
 	for (g = 0; g < n; g += AUDIT_INSERT_ROWS) {
 		size_t rows = n - g < AUDIT_INSERT_ROWS ? n - g
 		    : AUDIT_INSERT_ROWS;
 
-		sbuf_reset(&sql);
-		sbuf_adds(&sql, "INSERT INTO audit_log (seq, at, actor, action, "
-		    "recall_id, request_id, detail, prev_hash, hash) VALUES ");
+		for (c = 0; c < AUDIT_COLS; c++)
+			sbuf_reset(&col[c]);
 		for (k = 0; k < rows; k++) {
 			const struct audit_entry *e = &v[g + k];
 			struct audit_row row;
-			const char **q = &p[9 * k];
+			const char *f[AUDIT_COLS];
 
-			snprintf(seq[k], sizeof(seq[k]), "%lld", next++);
-			row = (struct audit_row){ seq[k], db_str(now, 0, 0),
+			snprintf(seq, sizeof(seq), "%lld", next++);
+			row = (struct audit_row){ seq, db_str(now, 0, 0),
 			    e->actor, e->action, e->recall_id, e->request_id,
 			    e->detail != NULL ? e->detail : "" };
 			if (audit_hash(k == 0 ? prev : hash[k - 1], &row,
@@ -203,25 +206,30 @@ audit_append_many(struct db *db, const struct audit_entry *v, size_t n,
 				*error_r = xstrdup("audit: SHA-256 failed");
 				goto out;
 			}
-			q[0] = row.seq;
-			q[1] = row.at;
-			q[2] = row.actor;
-			q[3] = row.action;
-			q[4] = row.recall_id;
-			q[5] = row.request_id;
-			q[6] = row.detail;
-			q[7] = k == 0 ? prev : hash[k - 1];
-			q[8] = hash[k];
-			i = 9 * k;
-			sbuf_addf(&sql, "%s($%zu::bigint, $%zu::timestamptz, $%zu, "
-			    "$%zu, $%zu, $%zu::bigint, $%zu, $%zu, $%zu)",
-			    k == 0 ? "" : ", ", i + 1, i + 2, i + 3, i + 4, i + 5,
-			    i + 6, i + 7, i + 8, i + 9);
+			f[0] = row.seq;
+			f[1] = row.actor;
+			f[2] = row.action;
+			f[3] = row.recall_id;
+			f[4] = row.request_id;
+			f[5] = row.detail;
+			f[6] = k == 0 ? prev : hash[k - 1];
+			f[7] = hash[k];
+			for (c = 0; c < AUDIT_COLS; c++)
+				db_array_add(&col[c], k, f[c]);
 		}
-		if (db_exec(db, sbuf_str(&sql), (int)(9 * rows), p, NULL,
-		    error_r) < 0)
+		p[0] = db_str(now, 0, 0);
+		for (c = 0; c < AUDIT_COLS; c++) {
+			db_array_end(&col[c]);
+			p[c + 1] = sbuf_str(&col[c]);
+		}
+		if (db_exec(db, "INSERT INTO audit_log (seq, at, actor, action, "
+		    "recall_id, request_id, detail, prev_hash, hash) "
+		    "SELECT t.s, $1::timestamptz, t.a, t.c, t.r, t.q, t.d, "
+		    "t.p, t.h FROM unnest($2::bigint[], $3::text[], $4::text[], "
+		    "$5::text[], $6::bigint[], $7::text[], $8::text[], "
+		    "$9::text[]) WITH ORDINALITY AS t(s, a, c, r, q, d, p, h, o) "
+		    "ORDER BY t.o", AUDIT_COLS + 1, p, NULL, error_r) < 0)
 			goto out;
-		/* prev is a parameter above: copy only after the insert. */
 		snprintf(prev, sizeof(prev), "%s", hash[rows - 1]);
 	}
 	rc = db_commit(db, error_r);
@@ -230,9 +238,8 @@ out:
 		db_rollback(db);
 	db_result_free(&last);
 	db_result_free(&now);
-	sbuf_release(&sql);
-	free(seq);
+	for (c = 0; c < AUDIT_COLS; c++)
+		sbuf_release(&col[c]);
 	free(hash);
-	free(p);
 	return rc;
 }
