@@ -1312,6 +1312,8 @@ recall_ledger_load(struct recall_job *job)
 {
 	const struct recall_env *env = job->env;
 	char *err = NULL;
+	long long t0 = now_ms(), t1;
+	size_t lines = 0;
 	int r;
 
 	if (env->ledger == NULL) {
@@ -1319,15 +1321,20 @@ recall_ledger_load(struct recall_job *job)
 		    "(the database was unavailable)");
 		return;
 	}
-	if (ledger_catch_up(env->ledger, env->db, NULL, &err) < 0) {
+	if (ledger_catch_up(env->ledger, env->db, &lines, &err) < 0) {
 		log_warnx("request %lld: reading the logs: %s",
 		    job->request_id, err);
 		job->ledger_error = xasprintf("reading the logs: %s", err);
 		free(err);
 		return;
 	}
+	t1 = now_ms();
 	r = ledger_message_load(env->ledger, env->db, job->m->recall_id,
 	    &job->lm, &err);
+	log_info("request %lld: logs read up to now in %lld ms (%zu lines), "
+	    "the message's ledger (%zu rows) in %lld ms", job->request_id,
+	    t1 - t0, lines, r > 0 ? ledger_message_rows(job->lm) : 0,
+	    now_ms() - t1);
 	if (r < 0) {
 		log_warnx("request %lld: loading the ledger: %s",
 		    job->request_id, err);
@@ -1545,8 +1552,13 @@ do_recall(const struct recall_env *env, const struct authz_caller *caller,
 	    request_status_name(rep->status));
 	if (locked)
 		records_unlock(env->db, m->recall_id);
-	if (!req->dry_run)
+	if (!req->dry_run) {
+		long long t0 = now_ms();
+
 		mailreport_send(env, who->user, m, rep, report_to);
+		log_info("request %lld: report done in %lld ms", job.request_id,
+		    now_ms() - t0);
+	}
 	records_recipients_free(&rcpts, n);
 	recall_tokens_free(&job.tokens, job.n_tokens);
 	free(report_to);
