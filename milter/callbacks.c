@@ -22,18 +22,13 @@
 #include "log.h"
 #include "message.h"
 #include "msgctx.h"
+#include "negotiate.h"
 #include "policy.h"
 #include "writer.h"
 #include "xalloc.h"
 
 static struct callbacks_env cb_env;
 
-/* Macros we ask the MTA for, per stage (Postfix honours these lists). */
-#define CB_MACROS_CONNECT "j _ {daemon_name} {daemon_addr} {client_addr} " \
-	"{client_name}"
-#define CB_MACROS_ENVFROM "i {auth_type} {auth_authen} {auth_author} " \
-	"{mail_addr} {client_addr}"
-#define CB_MACROS_EOM "i"
 
 void
 callbacks_init(const struct callbacks_env *env)
@@ -68,16 +63,11 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
-	/* Recall by mail and hold_external; used when offered. */
-	const unsigned long want = SMFIF_DELRCPT | SMFIF_QUARANTINE;
-	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN
-	    | SMFIP_NODATA | SMFIP_NOEOH;
 	struct msgctx *mc;
 
 	(void)f2;
 	(void)f3;
-	if ((f0 & need) != need) {
+	if ((f0 & NEG_ACTIONS_NEED) != NEG_ACTIONS_NEED) {
 		log_warnx("the MTA does not let a filter add and change "
 		    "headers; refusing the connection");
 		return SMFIS_REJECT;
@@ -88,9 +78,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 * the recall address is refused there (message.c), so every message
 	 * is spared a round trip per recipient.
 	 */
-	*pf0 = need | (f0 & (SMFIF_SETSYMLIST | want));
-	*pf1 = f1 & (skip | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT
-	    | SMFIP_NR_HDR | SMFIP_NR_BODY);
+	*pf0 = NEG_ACTIONS_NEED
+	    | (f0 & (SMFIF_SETSYMLIST | NEG_ACTIONS_WANT));
+	*pf1 = f1 & (NEG_STEPS_SKIP | NEG_STEPS_NOREPLY);
 	mc->nr_conn = (*pf1 & SMFIP_NR_CONN) != 0;
 	mc->nr_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
 	mc->nr_rcpt = (*pf1 & SMFIP_NR_RCPT) != 0;
@@ -99,11 +89,11 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf2 = 0;
 	*pf3 = 0;
 	if ((f0 & SMFIF_SETSYMLIST) != 0
-	    && (smfi_setsymlist(ctx, SMFIM_CONNECT, CB_MACROS_CONNECT)
+	    && (smfi_setsymlist(ctx, SMFIM_CONNECT, NEG_MACROS_CONNECT)
 	    != MI_SUCCESS
-	    || smfi_setsymlist(ctx, SMFIM_ENVFROM, CB_MACROS_ENVFROM)
+	    || smfi_setsymlist(ctx, SMFIM_ENVFROM, NEG_MACROS_ENVFROM)
 	    != MI_SUCCESS
-	    || smfi_setsymlist(ctx, SMFIM_EOM, CB_MACROS_EOM) != MI_SUCCESS))
+	    || smfi_setsymlist(ctx, SMFIM_EOM, NEG_MACROS_EOM) != MI_SUCCESS))
 		log_warnx("smfi_setsymlist failed; using the MTA's macros");
 	return SMFIS_CONTINUE;
 }
@@ -327,8 +317,7 @@ callbacks_register(const char *name)
 	memset(&desc, 0, sizeof(desc));
 	desc.xxfi_name = (char *)name;
 	desc.xxfi_version = SMFI_VERSION;
-	desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST
-	    | SMFIF_DELRCPT | SMFIF_QUARANTINE;
+	desc.xxfi_flags = NEG_ACTIONS_ALL;
 	desc.xxfi_connect = cb_connect;
 	desc.xxfi_envfrom = cb_envfrom;
 	desc.xxfi_envrcpt = cb_envrcpt;

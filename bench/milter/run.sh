@@ -66,7 +66,7 @@ L=$(mktemp -d /tmp/bench-milter.XXXXXX)
 chmod 755 "$L"
 work=$L/bench
 mkdir -p "$work"
-cc -O2 -Wall -Wextra -Werror -o "$work/trivial_milter" \
+cc -O2 -Wall -Wextra -Werror -Imilter -o "$work/trivial_milter" \
     bench/milter/trivial_milter.c -lmilter -lpthread
 
 pids=()

@@ -20,7 +20,7 @@
  * is recall-milter's own work, and the gap between this one and the
  * plain mode is the milter protocol.
  *
- * Built by bench/milter/run.sh with cc ... -lmilter -lpthread.
+ * Built by bench/milter/run.sh with cc -Imilter ... -lmilter -lpthread.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,12 +31,8 @@
 
 #include <libmilter/mfapi.h>
 
-/* As in milter/callbacks.c (CB_MACROS_*). */
-#define SK_MACROS_CONNECT "j _ {daemon_name} {daemon_addr} {client_addr} " \
-	"{client_name}"
-#define SK_MACROS_ENVFROM "i {auth_type} {auth_authen} {auth_author} " \
-	"{mail_addr} {client_addr}"
-#define SK_MACROS_EOM "i"
+#include "negotiate.h"	/* recall-milter's negotiation (milter/) */
+
 
 /*
  * The "no reply" steps negotiated for a connection.  libmilter sends no
@@ -76,19 +72,15 @@ sk_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
-	const unsigned long want = SMFIF_DELRCPT | SMFIF_QUARANTINE;
-	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN
-	    | SMFIP_NODATA | SMFIP_NOEOH;
 	unsigned char b = 0;
 
 	(void)f2;
 	(void)f3;
-	if ((f0 & need) != need)
+	if ((f0 & NEG_ACTIONS_NEED) != NEG_ACTIONS_NEED)
 		return SMFIS_REJECT;
-	*pf0 = need | (f0 & (SMFIF_SETSYMLIST | want));
-	*pf1 = f1 & (skip | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT
-	    | SMFIP_NR_HDR | SMFIP_NR_BODY);
+	*pf0 = NEG_ACTIONS_NEED
+	    | (f0 & (SMFIF_SETSYMLIST | NEG_ACTIONS_WANT));
+	*pf1 = f1 & (NEG_STEPS_SKIP | NEG_STEPS_NOREPLY);
 	*pf2 = 0;
 	*pf3 = 0;
 	if ((*pf1 & SMFIP_NR_CONN) != 0)
@@ -103,11 +95,11 @@ sk_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		b |= SK_NR_BODY;
 	(void)smfi_setpriv(ctx, &sk_nr[b]);
 	if ((f0 & SMFIF_SETSYMLIST) != 0
-	    && (smfi_setsymlist(ctx, SMFIM_CONNECT, SK_MACROS_CONNECT)
+	    && (smfi_setsymlist(ctx, SMFIM_CONNECT, NEG_MACROS_CONNECT)
 	    != MI_SUCCESS
-	    || smfi_setsymlist(ctx, SMFIM_ENVFROM, SK_MACROS_ENVFROM)
+	    || smfi_setsymlist(ctx, SMFIM_ENVFROM, NEG_MACROS_ENVFROM)
 	    != MI_SUCCESS
-	    || smfi_setsymlist(ctx, SMFIM_EOM, SK_MACROS_EOM) != MI_SUCCESS))
+	    || smfi_setsymlist(ctx, SMFIM_EOM, NEG_MACROS_EOM) != MI_SUCCESS))
 		fprintf(stderr, "trivial_milter: smfi_setsymlist failed\n");
 	return SMFIS_CONTINUE;
 }
@@ -194,8 +186,7 @@ main(int argc, char **argv)
 	if (all) {
 		/* As in milter/callbacks.c, callbacks_register(). */
 		desc.xxfi_name = "skeleton_milter";
-		desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS
-		    | SMFIF_SETSYMLIST | SMFIF_DELRCPT | SMFIF_QUARANTINE;
+		desc.xxfi_flags = NEG_ACTIONS_ALL;
 		desc.xxfi_connect = sk_connect;
 		desc.xxfi_envfrom = sk_envfrom;
 		desc.xxfi_envrcpt = sk_envrcpt;
