@@ -1265,7 +1265,6 @@ loc_arrays(const struct ledger_loc *v, size_t n, struct sbuf *users,
 	db_array_end(uids);
 }
 
-/* Set hit[i] for each v[i] named by a row (user, mailbox, uid) of r. */
 /* hit[i] for the ordinals (1-based) of v that the rows name. */
 static void
 loc_hits(struct db_result *r, size_t n, bool *hit)

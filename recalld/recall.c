@@ -693,9 +693,7 @@ phase_keep(struct recall_job *job, struct item *v, size_t n)
 		struct records_quarantine *q = NULL;
 		long long *ids;
 		struct pos g;
-		size_t m = 0, cap = 0, j;
-
-		size_t f, nd;
+		size_t m = 0, cap = 0, j, f, nd;
 
 		text_group(job, v, n, p, &end, &f, &nd);
 		fetched += f;
@@ -1257,7 +1255,7 @@ recall_recipients(struct recall_job *job,
 	const struct recall_cfg *cfg = job->env->cfg;
 	struct ledger_copies *lc = xcalloc(n + 1, sizeof(*lc));
 	struct item *v = NULL;
-	size_t n_items = 0, cap = 0, i, k, at, m;
+	size_t n_items = 0, cap = 0, i, k, at, m, rest, chunks;
 
 	for (i = 0; i < n; i++) {
 		const struct records_recipient *rc = &rcpts[i];
@@ -1288,8 +1286,9 @@ recall_recipients(struct recall_job *job,
 		if (m > RECALL_CHUNK_MAX)
 			m = RECALL_CHUNK_MAX;
 		/* The rest in equal chunks: no small one at the end. */
-		m = (n_items - at) / ((n_items - at + m - 1) / m)
-		    + ((n_items - at) % ((n_items - at + m - 1) / m) != 0);
+		rest = n_items - at;
+		chunks = (rest + m - 1) / m;
+		m = (rest + chunks - 1) / chunks;
 
 		for (i = at; i < at + m; i++)
 			item_prepare(job, &v[i]);

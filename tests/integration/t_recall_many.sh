@@ -26,6 +26,13 @@ left() {
 	echo "$c"
 }
 wildcard_lines() { grep -c 'wildcard commands' "$LAB/log/recalld.log"; }
+# msg_file USER: the file of USER's one message; hex FILE: its bytes;
+# kept_hex USER: USER's quarantine row, in hex.
+msg_file() { ls "$LAB/mail/$1/Maildir/new/"* "$LAB/mail/$1/Maildir/cur/"* 2>/dev/null | head -n 1; }
+hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+kept_hex() {
+	psql_lab "select encode(message, 'hex') from quarantine where store_user = '$1' and purged_at is null"
+}
 
 # send SUBJECT: one message from alice to the N mailboxes (local
 # submission), delivered to all; MSGID is its Message-ID.
@@ -50,10 +57,10 @@ check "1: u00007 downloads his from a desktop (BODY.PEEK[])" \
 wait_log "$DOVECOT_LOG" '"event":"mail_opened".*u00007' 10
 sleep 1.5	# recalld follows the logs every second
 # The message files of two copies (LMTP linked one file into both).
-file10=$(ls "$LAB"/mail/u00010/Maildir/new/* "$LAB"/mail/u00010/Maildir/cur/* 2>/dev/null | head -n 1)
-file11=$(ls "$LAB"/mail/u00011/Maildir/new/* "$LAB"/mail/u00011/Maildir/cur/* 2>/dev/null | head -n 1)
-hex10=$(od -An -v -tx1 "$file10" | tr -d ' \n')
-hex11=$(od -An -v -tx1 "$file11" | tr -d ' \n')
+file10=$(msg_file u00010)
+file11=$(msg_file u00011)
+hex10=$(hex "$file10")
+hex11=$(hex "$file11")
 check "1: u00010 and u00011 hold one file, linked (one LMTP delivery)" \
     test "$(stat -c %i "$file10")" = "$(stat -c %i "$file11")"
 before=$(wildcard_lines)
@@ -82,9 +89,8 @@ texts=$(sed -n 's/.*: \([0-9]*\) texts fetched for 58 copies.*/\1/p' "$LAB/log/r
 check "1: the texts were fetched once a shared file ($texts for 58 copies)" \
     test -n "$texts" -a "${texts:-58}" -lt 58
 check "1: u00010's quarantine row is its file, byte for byte" \
-    test "$(psql_lab "select encode(message, 'hex') from quarantine where store_user = 'u00010' and purged_at is null")" = "$hex10"
-check "1: u00011's too" \
-    test "$(psql_lab "select encode(message, 'hex') from quarantine where store_user = 'u00011' and purged_at is null")" = "$hex11"
+    test "$(kept_hex u00010)" = "$hex10"
+check "1: u00011's too" test "$(kept_hex u00011)" = "$hex11"
 check "1: a second recall changes nothing" \
     eval "ctl --json recall '$MSGID'; test \"\$(left)\" = 2"
 
