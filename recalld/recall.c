@@ -17,7 +17,7 @@
  *      it was read just before (or the store failed), and the quarantine
  *      row is voided;
  *   6. read the logs again and check the race (a download just before
- *      the expunge turns "recalled" into left-*);
+ *      the expunge turns "recalled", or "read", into left-*);
  *   7. record outcomes (one transaction) and audit events (one batch).
  */
 #include <stdio.h>
@@ -987,14 +987,24 @@ phase_expunge(const struct recall_job *job, struct audit_queue *aq,
 
 /*
  * The race (issue #4): a client may download a copy between the decision
- * and the expunge (BODY.PEEK[] and POP3 TOP leave it unseen, so the
- * "unseen" expunge takes it anyway).  After the removal the logs are read
- * up to now (once per chunk, by the caller); a body access of a removed
- * copy turns "recalled" into the left-* outcome it would have had, with
- * the copy kept in quarantine.
+ * and the expunge.  BODY.PEEK[] and POP3 TOP leave it unseen, so the
+ * "unseen" expunge takes it anyway; BODY[] and POP3 RETR set \Seen, so the
+ * expunge leaves it, and the look again finds it read.  Either way the copy
+ * has left, and a download outranks a read.  After the removal the logs
+ * are read up to now (once per chunk, by the caller); a download of a
+ * copy the expunge touched turns "recalled" or "read" into the left-*
+ * outcome it would have had.
  */
+
+/* Removal rm may have a late download: gone by our hand, or read since. */
+static bool
+late_candidate(const struct removal *rm)
+{
+	return rm->removed || (!rm->r.gone && rm->r.seen);
+}
+
 static void
-recheck_removed(const struct recall_job *job, struct item *it)
+recheck_late(const struct recall_job *job, struct item *it)
 {
 	const struct recall_env *env = job->env;
 	struct ledger_late late;
@@ -1008,7 +1018,7 @@ recheck_removed(const struct recall_job *job, struct item *it)
 	for (i = 0; i < it->copies.n; i++) {
 		const struct store_copy *c = &it->copies.v[i];
 
-		if (!it->rm[i].removed || !it->rm[i].late)
+		if (!late_candidate(&it->rm[i]) || !it->rm[i].late)
 			continue;
 		r = ledger_late_access(env->ledger, env->db, it->user,
 		    c->mailbox, c->uid, &late, &err);
@@ -1025,12 +1035,13 @@ recheck_removed(const struct recall_job *job, struct item *it)
 		    : late.kind == EXPOSURE_POP3 ? OUTCOME_LEFT_POP3
 		    : OUTCOME_LEFT_IMAP;
 		d->reason = xasprintf("%s from %s at %s: downloaded just "
-		    "before the recall (the mailbox copy in %s was removed "
-		    "and is kept in quarantine)",
+		    "before the recall (%s %s%s)",
 		    late.kind == EXPOSURE_MOBILE ? "synced to a mobile device"
 		    : late.kind == EXPOSURE_POP3 ? "body downloaded over POP3"
 		    : "body downloaded over IMAP", late.where, late.at,
-		    c->mailbox);
+		    it->rm[i].removed ? "the mailbox copy in" : "the copy stays in",
+		    c->mailbox, it->rm[i].removed ? " was removed and is kept "
+		    "in quarantine" : "");
 		ledger_late_clear(&late);
 		return;
 	}
@@ -1042,27 +1053,27 @@ phase_verify(const struct recall_job *job, struct item *v, size_t n)
 {
 	const struct recall_env *env = job->env;
 	char *err = NULL;
-	size_t i, k, removed = 0;
+	size_t i, k, touched = 0;
 
 	for (i = 0; i < n; i++)
 		for (k = 0; v[i].d.act && k < v[i].copies.n; k++)
-			removed += v[i].rm[k].removed;
+			touched += late_candidate(&v[i].rm[k]);
 	/* Read the logs up to after the expunges, once for the chunk. */
-	if (removed > 0 && env->ledger != NULL
+	if (touched > 0 && env->ledger != NULL
 	    && ledger_catch_up(env->ledger, env->db, NULL, &err) < 0) {
 		log_warnx("request %lld: the logs could not be read again "
 		    "after the removal: %s", job->request_id, err);
 		xfree(&err);
 	}
-	/* Which removed copies may have a late download: one query. */
-	if (removed > 0 && env->ledger != NULL) {
-		struct ledger_loc *loc = xcalloc(removed, sizeof(*loc));
-		bool *hit = xcalloc(removed, sizeof(*hit));
+	/* Which of those copies may have a late download: one query. */
+	if (touched > 0 && env->ledger != NULL) {
+		struct ledger_loc *loc = xcalloc(touched, sizeof(*loc));
+		bool *hit = xcalloc(touched, sizeof(*hit));
 		size_t m = 0;
 
 		for (i = 0; i < n; i++)
 			for (k = 0; v[i].d.act && k < v[i].copies.n; k++)
-				if (v[i].rm[k].removed)
+				if (late_candidate(&v[i].rm[k]))
 					loc[m++] = (struct ledger_loc){
 					    v[i].user, v[i].copies.v[k].mailbox,
 					    v[i].copies.v[k].uid };
@@ -1070,13 +1081,13 @@ phase_verify(const struct recall_job *job, struct item *v, size_t n)
 			/* Ask for every copy one by one instead. */
 			log_warnx("request %lld: %s", job->request_id, err);
 			xfree(&err);
-			for (m = 0; m < removed; m++)
+			for (m = 0; m < touched; m++)
 				hit[m] = true;
 		}
 		m = 0;
 		for (i = 0; i < n; i++)
 			for (k = 0; v[i].d.act && k < v[i].copies.n; k++)
-				if (v[i].rm[k].removed)
+				if (late_candidate(&v[i].rm[k]))
 					v[i].rm[k].late = hit[m++];
 		free(loc);
 		free(hit);
@@ -1102,8 +1113,9 @@ phase_verify(const struct recall_job *job, struct item *v, size_t n)
 		decide_removal(rv, it->copies.n,
 		    env->cfg->policy.quarantine_days, &it->d);
 		free(rv);
-		if (it->d.outcome == OUTCOME_RECALLED)
-			recheck_removed(job, it);
+		if (it->d.outcome == OUTCOME_RECALLED
+		    || it->d.outcome == OUTCOME_READ)
+			recheck_late(job, it);
 	}
 }
 
