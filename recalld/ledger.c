@@ -20,6 +20,22 @@
 
 /* route_event columns of a Dovecot row (insert_dovecot()). */
 #define LEDGER_DV_COLS 10
+/* ... of a Postfix row (ledger_postfix_line()) ... */
+#define LEDGER_PF_COLS 8
+/* ... and of a dovecot_login row (login_record()). */
+#define LEDGER_LOGIN_COLS 9
+#define LEDGER_MAX_COLS 10
+
+/*
+ * Rows of one follower batch, gathered one column each (a PostgreSQL array
+ * literal per column) and written by one INSERT ... unnest at the end of
+ * the batch: a statement a line cost ~0.3 ms, and the logs of a large
+ * delivery or recall have a line per copy.
+ */
+struct rowq {
+	struct sbuf col[LEDGER_MAX_COLS];
+	size_t ncols, n;
+};
 
 struct ledger {
 	const struct recall_cfg *cfg;
@@ -30,19 +46,74 @@ struct ledger {
 	struct dovelog_sessions *sessions;
 	struct dovelog_policy pol;
 	struct dovelog_line dl;
-	/* Dovecot rows of the batch being read, one column each. */
-	struct sbuf dvq[LEDGER_DV_COLS];
-	size_t n_dvq;
+	struct rowq dvq;		/* Dovecot rows of the batch */
+	struct rowq pfq;		/* Postfix rows of the batch */
+	struct rowq lgq;		/* dovecot_login rows of the batch */
 };
 
 static void
-dvq_reset(struct ledger *l)
+rowq_init(struct rowq *q, size_t ncols)
 {
 	size_t k;
 
-	for (k = 0; k < LEDGER_DV_COLS; k++)
-		sbuf_reset(&l->dvq[k]);
-	l->n_dvq = 0;
+	for (k = 0; k < ncols; k++)
+		sbuf_init(&q->col[k]);
+	q->ncols = ncols;
+	q->n = 0;
+}
+
+static void
+rowq_reset(struct rowq *q)
+{
+	size_t k;
+
+	for (k = 0; k < q->ncols; k++)
+		sbuf_reset(&q->col[k]);
+	q->n = 0;
+}
+
+static void
+rowq_release(struct rowq *q)
+{
+	size_t k;
+
+	for (k = 0; k < q->ncols; k++)
+		sbuf_release(&q->col[k]);
+	q->n = 0;
+}
+
+/* Add one row: f[0 .. ncols), NULL for an SQL NULL. */
+static void
+rowq_add(struct rowq *q, const char *const *f)
+{
+	size_t k;
+
+	for (k = 0; k < q->ncols; k++)
+		db_array_add(&q->col[k], q->n, f[k]);
+	q->n++;
+}
+
+/*
+ * Run sql with one array parameter per column ($1 .. $ncols), then empty
+ * the queue (also on error: the caller rolls the batch back and reads it
+ * again).  0 when empty.
+ */
+static int
+rowq_flush(struct rowq *q, struct db *db, const char *sql, char **error_r)
+{
+	const char *params[LEDGER_MAX_COLS];
+	size_t k;
+	int rc;
+
+	if (q->n == 0)
+		return 0;
+	for (k = 0; k < q->ncols; k++) {
+		db_array_end(&q->col[k]);
+		params[k] = sbuf_str(&q->col[k]);
+	}
+	rc = db_exec(db, sql, (int)q->ncols, params, NULL, error_r);
+	rowq_reset(q);
+	return rc;
 }
 
 int
@@ -60,8 +131,9 @@ ledger_new(const struct recall_cfg *cfg, const char *host,
 	}
 	l->cfg = cfg;
 	l->host = xstrdup(host);
-	for (size_t k = 0; k < LEDGER_DV_COLS; k++)
-		sbuf_init(&l->dvq[k]);
+	rowq_init(&l->dvq, LEDGER_DV_COLS);
+	rowq_init(&l->pfq, LEDGER_PF_COLS);
+	rowq_init(&l->lgq, LEDGER_LOGIN_COLS);
 	if (dovelog_policy_init(&l->pol, cfg, error_r) < 0) {
 		free(l->host);
 		free(l);
@@ -91,8 +163,9 @@ ledger_free(struct ledger **lp)
 	dovelog_sessions_free(&l->sessions);
 	dovelog_policy_free(&l->pol);
 	dovelog_line_clear(&l->dl);
-	for (size_t k = 0; k < LEDGER_DV_COLS; k++)
-		sbuf_release(&l->dvq[k]);
+	rowq_release(&l->dvq);
+	rowq_release(&l->pfq);
+	rowq_release(&l->lgq);
 	free(l->host);
 	xfree(lp);
 }
@@ -124,12 +197,16 @@ ledger_catch_up(struct ledger *l, struct db *db, size_t *lines_r,
 	/* The year of "Nov 27" stamps is judged against the present. */
 	logtime_init(&l->tpf, 0);
 	logtime_init(&l->tdv, 0);
+	/* After an error the batch is read again next time: drop its rows. */
 	if (l->pf != NULL && follow_catch_up(l->pf, db, ledger_postfix_line,
-	    NULL, l, 0, &a, error_r) < 0)
+	    ledger_postfix_flush, l, 0, &a, error_r) < 0) {
+		rowq_reset(&l->pfq);
 		return -1;
+	}
 	if (l->dv != NULL && follow_catch_up(l->dv, db, ledger_dovecot_line,
 	    ledger_dovecot_flush, l, 0, &b, error_r) < 0) {
-		dvq_reset(l);	/* the batch is read again next time */
+		rowq_reset(&l->dvq);
+		rowq_reset(&l->lgq);
 		return -1;
 	}
 	if (lines_r != NULL)
@@ -145,6 +222,75 @@ nz(const char *s)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
+/*
+ * The recall id of a Postfix row, from its queue id: the milter's record
+ * of the queue file, else the parent of a forwarded child queue file.
+ * SQL over $2 (queue id) and $5 (time) of one row, or t.q and t.a of the
+ * batch below.
+ */
+#define PF_RECALL_ID(QID, AT)						\
+	"COALESCE("							\
+	"  (SELECT m.recall_id FROM messages m WHERE m.queue_id = " QID	\
+	"    AND m.submitted_at > " AT " - interval '30 days'"		\
+	"    AND m.submitted_at < " AT " + interval '1 hour'"		\
+	"    ORDER BY m.submitted_at DESC LIMIT 1),"			\
+	"  (SELECT q.recall_id FROM queue_link q WHERE q.child_qid = " QID \
+	"    AND q.at > " AT " - interval '30 days'"			\
+	"    ORDER BY q.at DESC LIMIT 1))"
+
+int
+ledger_postfix_flush(void *ctx, struct db *db, char **error_r)
+{
+	struct ledger *l = ctx;
+
+	return rowq_flush(&l->pfq, db,
+	    "INSERT INTO route_event (dedup_key, recall_id, queue_id, recipient,"
+	    "  copy_addr, at, source, event, detail, session)"
+	    " SELECT t.k, " PF_RECALL_ID("t.q", "t.a") ","
+	    "  t.q, t.c, t.r, t.a, 'postfix', t.e, t.d, t.s"
+	    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+	    "  $5::timestamptz[], $6::text[], $7::text[], $8::text[])"
+	    "  AS t(k, q, c, r, a, e, d, s)"
+	    " ON CONFLICT (dedup_key) DO NOTHING", error_r);
+}
+
+/*
+ * "forwarded as CHILD" is written at once, with its queue_link row: the
+ * child's own lines that follow, maybe in this very batch, find their
+ * recall id through it.  The rows gathered before it go first, so that
+ * the rows stay in the order of the log.
+ */
+static int
+postfix_forwarded(struct ledger *l, struct db *db, const char *const *f,
+    const char *child_qid, char **error_r)
+{
+	struct db_result *r;
+	int rc = 0;
+
+	if (ledger_postfix_flush(l, db, error_r) < 0)
+		return -1;
+	r = db_query(db,
+	    "INSERT INTO route_event (dedup_key, recall_id, queue_id, recipient,"
+	    "  copy_addr, at, source, event, detail, session)"
+	    " VALUES ($1, " PF_RECALL_ID("$2", "$5::timestamptz") ","
+	    "  $2, $3, $4, $5, 'postfix', $6, $7, $8)"
+	    " ON CONFLICT (dedup_key) DO NOTHING RETURNING recall_id",
+	    LEDGER_PF_COLS, f, error_r);
+	if (r == NULL)
+		return -1;
+	if (db_rows(r) == 1) {
+		const char *lp[6] = { child_qid, f[1], f[3], f[4], l->host,
+		    db_value(r, 0, 0) };
+
+		rc = db_exec(db,
+		    "INSERT INTO queue_link (child_qid, parent_qid, recipient,"
+		    "  at, host, recall_id) VALUES ($1, $2, $3, $4, $5, $6)"
+		    " ON CONFLICT DO NOTHING", 6, lp, NULL, error_r);
+	}
+	db_result_free(&r);
+	return rc;
+}
+
 int
 ledger_postfix_line(void *ctx, struct db *db, char *line, size_t len,
     const char *key, char **error_r)
@@ -153,8 +299,7 @@ ledger_postfix_line(void *ctx, struct db *db, char *line, size_t len,
 	struct pflog_line p;
 	struct sbuf detail = SBUF_INIT;
 	char at[LOGTIME_BUFSIZE];
-	const char *err, *params[8];
-	struct db_result *r;
+	const char *err, *f[LEDGER_PF_COLS];
 	int rc = 0;
 
 	if (pflog_parse(&l->tpf, line, len, &p, &err) < 0) {
@@ -185,49 +330,23 @@ ledger_postfix_line(void *ctx, struct db *db, char *line, size_t len,
 		return 0;
 	}
 	logtime_format(&p.time, at, sizeof(at));
-	params[0] = key;
-	params[1] = p.qid;
-	params[2] = nz(*p.orig_to != '\0' ? p.orig_to : p.to);
-	params[3] = nz(p.to);
-	params[4] = at;
-	params[5] = pflog_kind_name(p.kind);
-	params[6] = sbuf_str(&detail);
-	params[7] = nz(p.lmtp_session);
-	r = db_query(db,
-	    "INSERT INTO route_event (dedup_key, recall_id, queue_id, recipient,"
-	    "  copy_addr, at, source, event, detail, session)"
-	    " VALUES ($1, COALESCE("
-	    "  (SELECT m.recall_id FROM messages m WHERE m.queue_id = $2"
-	    "    AND m.submitted_at > $5::timestamptz - interval '30 days'"
-	    "    AND m.submitted_at < $5::timestamptz + interval '1 hour'"
-	    "    ORDER BY m.submitted_at DESC LIMIT 1),"
-	    "  (SELECT q.recall_id FROM queue_link q WHERE q.child_qid = $2"
-	    "    AND q.at > $5::timestamptz - interval '30 days'"
-	    "    ORDER BY q.at DESC LIMIT 1)),"
-	    "  $2, $3, $4, $5, 'postfix', $6, $7, $8)"
-	    " ON CONFLICT (dedup_key) DO NOTHING RETURNING recall_id",
-	    8, params, error_r);
-	if (r == NULL) {
-		rc = -1;
-	} else if (p.kind == PFLOG_FORWARDED && db_rows(r) == 1) {
-		const char *lp[6] = { p.child_qid, p.qid, p.to, at, l->host,
-		    db_value(r, 0, 0) };
-
-		rc = db_exec(db,
-		    "INSERT INTO queue_link (child_qid, parent_qid, recipient,"
-		    "  at, host, recall_id) VALUES ($1, $2, $3, $4, $5, $6)"
-		    " ON CONFLICT DO NOTHING", 6, lp, NULL, error_r);
-	}
-	db_result_free(&r);
+	f[0] = key;
+	f[1] = p.qid;
+	f[2] = nz(*p.orig_to != '\0' ? p.orig_to : p.to);
+	f[3] = nz(p.to);
+	f[4] = at;
+	f[5] = pflog_kind_name(p.kind);
+	f[6] = sbuf_str(&detail);
+	f[7] = nz(p.lmtp_session);
+	if (p.kind == PFLOG_FORWARDED)
+		rc = postfix_forwarded(l, db, f, p.child_qid, error_r);
+	else
+		rowq_add(&l->pfq, f);
 	sbuf_release(&detail);
 	return rc;
 }
 
-/*
- * A route_event row of the Dovecot log: gathered for the batch and
- * written by ledger_dovecot_flush(), one statement per batch (a statement
- * a line cost ~0.3 ms; the log of a large recall has a line per copy).
- */
+/* A route_event row of the Dovecot log, for ledger_dovecot_flush(). */
 static void
 insert_dovecot(struct ledger *l, const char *key,
     const struct dovelog_line *d, const char *event, const char *detail,
@@ -235,7 +354,6 @@ insert_dovecot(struct ledger *l, const char *key,
 {
 	char at[LOGTIME_BUFSIZE], uid[24], lport[24];
 	const char *f[LEDGER_DV_COLS];
-	size_t k;
 
 	logtime_format(&d->time, at, sizeof(at));
 	snprintf(uid, sizeof(uid), "%lu", d->uid);
@@ -250,26 +368,32 @@ insert_dovecot(struct ledger *l, const char *key,
 	f[7] = nz(d->session);
 	f[8] = nz(remote_ip);
 	f[9] = port > 0 ? lport : NULL;
-	for (k = 0; k < LEDGER_DV_COLS; k++)
-		db_array_add(&l->dvq[k], l->n_dvq, f[k]);
-	l->n_dvq++;
+	rowq_add(&l->dvq, f);
+}
+
+/* The logins of the batch so far (login_record()). */
+static int
+login_flush(struct ledger *l, struct db *db, char **error_r)
+{
+	return rowq_flush(&l->lgq, db,
+	    "INSERT INTO dovecot_login (dedup_key, session, at, service,"
+	    "  username, remote_ip, real_remote_ip, local_port, auth_user)"
+	    " SELECT * FROM unnest($1::text[], $2::text[],"
+	    "  $3::timestamptz[], $4::text[], $5::text[], $6::text[],"
+	    "  $7::text[], $8::integer[], $9::text[])"
+	    " ON CONFLICT (dedup_key) DO NOTHING", error_r);
 }
 
 int
 ledger_dovecot_flush(void *ctx, struct db *db, char **error_r)
 {
 	struct ledger *l = ctx;
-	const char *params[LEDGER_DV_COLS];
-	size_t k;
-	int rc;
 
-	if (l->n_dvq == 0)
-		return 0;
-	for (k = 0; k < LEDGER_DV_COLS; k++) {
-		db_array_end(&l->dvq[k]);
-		params[k] = sbuf_str(&l->dvq[k]);
+	if (login_flush(l, db, error_r) < 0) {
+		rowq_reset(&l->dvq);
+		return -1;
 	}
-	rc = db_exec(db,
+	return rowq_flush(&l->dvq, db,
 	    "INSERT INTO route_event (dedup_key, copy_addr, mailbox, uid, at,"
 	    "  source, event, detail, session, remote_ip, local_port)"
 	    " SELECT t.k, t.u, t.m, t.i, t.a, 'dovecot', t.e, t.d, t.s, t.r,"
@@ -277,28 +401,25 @@ ledger_dovecot_flush(void *ctx, struct db *db, char **error_r)
 	    "  $4::bigint[], $5::timestamptz[], $6::text[], $7::text[],"
 	    "  $8::text[], $9::text[], $10::integer[])"
 	    "  AS t(k, u, m, i, a, e, d, s, r, p)"
-	    " ON CONFLICT (dedup_key) DO NOTHING", LEDGER_DV_COLS, params,
-	    NULL, error_r);
-	dvq_reset(l);
-	return rc;
+	    " ON CONFLICT (dedup_key) DO NOTHING", error_r);
 }
 
 /*
  * A login (auth_client_request_finished): remembered in memory for the
  * downloads that follow, and in dovecot_login so that it outlives a
- * restart of recalld (or its slot in the cache).  Same transaction as the
- * follower's position, same dedup key: a line read again inserts nothing.
+ * restart of recalld (or its slot in the cache).  Written with the batch
+ * (ledger_dovecot_flush()), in the same transaction as the follower's
+ * position, same dedup key: a line read again inserts nothing.
  */
-static int
-login_record(struct ledger *l, struct db *db, const char *key,
-    const struct dovelog_line *d, char **error_r)
+static void
+login_record(struct ledger *l, const char *key, const struct dovelog_line *d)
 {
 	struct dovelog_session e;
 	char at[LOGTIME_BUFSIZE], lport[24];
-	const char *params[9];
+	const char *params[LEDGER_LOGIN_COLS];
 
 	if (!dovelog_session_from_line(&e, d))
-		return 0;	/* no session: nothing can join it */
+		return;		/* no session: nothing can join it */
 	dovelog_sessions_put(l->sessions, &e);
 	logtime_format(&d->time, at, sizeof(at));
 	snprintf(lport, sizeof(lport), "%ld", e.local_port);
@@ -311,11 +432,7 @@ login_record(struct ledger *l, struct db *db, const char *key,
 	params[6] = e.real_remote_ip;
 	params[7] = e.local_port >= 0 ? lport : NULL;
 	params[8] = e.auth_user;
-	return db_exec(db,
-	    "INSERT INTO dovecot_login (dedup_key, session, at, service,"
-	    "  username, remote_ip, real_remote_ip, local_port, auth_user)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-	    " ON CONFLICT (dedup_key) DO NOTHING", 9, params, NULL, error_r);
+	rowq_add(&l->lgq, params);
 }
 
 /*
@@ -340,6 +457,9 @@ login_find(struct ledger *l, struct db *db, const struct dovelog_line *d,
 		return 0;
 	if (!dovelog_session_set(&e, d->session, NULL, NULL, NULL, NULL, -1))
 		return 0;
+	/* The batch's own logins first (its cache slot may be taken). */
+	if (login_flush(l, db, error_r) < 0)
+		return -1;
 	r = db_query(db,
 	    "SELECT service, remote_ip, real_remote_ip, local_port, auth_user"
 	    " FROM dovecot_login WHERE session = $1"
@@ -378,7 +498,8 @@ ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
 	}
 	switch (d->kind) {
 	case DOVELOG_AUTH:
-		return login_record(l, db, key, d, error_r);
+		login_record(l, key, d);
+		return 0;
 	case DOVELOG_OPENED:
 		if (login_find(l, db, d, &sess, error_r) < 0)
 			return -1;

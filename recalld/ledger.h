@@ -79,9 +79,13 @@ int ledger_postfix_line(void *ctx, struct db *db, char *line, size_t len,
 int ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
     const char *dedup_key, char **error_r);
 /*
- * The Dovecot lines' rows are gathered and written by this follow_flush_fn
- * at the end of each batch (one statement).
+ * Both sources' rows are gathered and written by these follow_flush_fns
+ * at the end of each batch (one statement each; a Postfix "forwarded as"
+ * line writes the rows before it and itself at once, so that the child
+ * queue file's lines find their message).  A line function must be
+ * followed by its flush function in the same transaction.
  */
+int ledger_postfix_flush(void *ctx, struct db *db, char **error_r);
 int ledger_dovecot_flush(void *ctx, struct db *db, char **error_r);
 
 /* Link every row that belongs to recall_id (see above). */

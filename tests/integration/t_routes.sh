@@ -12,6 +12,8 @@
 #   list address                       -> left-list
 #   not delivered yet (LMTP down)      -> pending, then recalled on retry
 #   a client with the mailbox selected sees the expunge
+#   a .forward to outside (a child queue file, crafted log lines) -> left-forwarded
+#                                      for that copy, the kept one recalled
 # plus recallctl trace and recall --dry-run on the ledger.
 . "$(dirname "$0")/lib.sh"
 lab_start
@@ -272,5 +274,33 @@ check "selected: NOOP shows the expunge" \
     eval "printf '%s\n' \"\$noop\" | grep -qE '^\* [0-9]+ EXPUNGE'"
 imap_say "a4 LOGOUT"; imap_until a4 > /dev/null
 exec 3<&-
+
+# ---- 13. a .forward to outside: a child queue file -----------------------------------
+# bob's ".forward" says "\bob, bob-home@ext.test": his own copy is
+# delivered (here by LMTP), the outside one goes in a child queue file.  The
+# lab has no local(8) users, so the lines local(8) and smtp(8) log for the
+# child (FACTS-postfix.md) are appended to the Postfix log by hand, at once: recalld reads them in one batch, the parent's
+# "forwarded as CHILD" before the child's own lines, which must find the
+# message through the queue_link row the first one writes.
+deliver bob@example.test --subject "routes dot-forward"
+M=$MSGID
+P=$QID
+C=$(printf 'F%010X' $((RANDOM * 32768 + RANDOM)))
+RID=$(psql_lab "select recall_id from messages where message_id = '$M'")
+now=$(LC_ALL=C date '+%b %e %H:%M:%S')
+{
+	printf '%s mx postfix/local[901]: %s: to=<bob@example.test>, relay=local, delay=0.06, delays=0.01/0/0/0.05, dsn=2.0.0, status=sent (forwarded as %s)\n' "$now" "$P" "$C"
+	printf '%s mx postfix/qmgr[902]: %s: from=<alice@example.test>, size=621, nrcpt=1 (queue active)\n' "$now" "$C"
+	printf '%s mx postfix/smtp[903]: %s: to=<bob-home@ext.test>, orig_to=<bob@example.test>, relay=127.0.0.1[127.0.0.1]:%s, delay=0.04, delays=0.04/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n' "$now" "$C" "$SINK_PORT"
+} >> "$MAILLOG"
+ctl --json recall "$M" --dry-run
+check "dot-forward: the child's queue file is linked to its parent" \
+    test "$(psql_lab "select count(*) from queue_link where child_qid = '$C' and parent_qid = '$P' and recall_id = '$RID'")" = 1
+check "dot-forward: the child's delivery belongs to the message" \
+    test "$(psql_lab "select count(*) from route_event where queue_id = '$C' and recall_id = '$RID' and event = 'relayed'")" = 1
+check "dot-forward: the forwarded copy left, the kept one is recallable" \
+    test "$(outcomes bob@example.test)" = "left-forwarded recalled"
+check "dot-forward: reason names bob-home@ext.test" \
+    eval "reasons_of bob@example.test | grep -q 'bob-home@ext.test'"
 
 done_testing
