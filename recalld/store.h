@@ -117,11 +117,17 @@ struct store_batch;
 struct store_batch *store_batch_new(struct store *st);
 void store_batch_free(struct store_batch **b);
 
-/* store_find() as a batch operation; with_text also fetches each copy's
- * full text (store_copy.text); size_hint: the expected text size. */
+/*
+ * store_find() as a batch operation; with_text also fetches each copy's
+ * full text (store_copy.text); size_hint: the expected text size.
+ * within_s > 0 looks only at messages Dovecot received in the last
+ * within_s seconds (doveadm "younger": the received date is in the index
+ * or the file's mtime), so that Dovecot need not read the headers of a
+ * mailbox's older mail; 0 looks at all.
+ */
 size_t store_batch_find(struct store_batch *b, const char *user,
     const char *const *tokens, size_t n_tokens, bool with_text,
-    unsigned long long size_hint);
+    unsigned long long size_hint, long within_s);
 /* store_fetch_text() as a batch operation (size_hint: expected size). */
 size_t store_batch_text(struct store_batch *b, const char *user,
     const char *mailbox, unsigned long uid, unsigned long long size_hint);

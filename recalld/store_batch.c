@@ -61,6 +61,7 @@ struct batch_op {
 	char *user, *mailbox, *mailbox_guid;
 	unsigned long uid;
 	bool with_text, only_unseen, look_again;
+	long within;		/* FIND: seconds, 0 = no limit */
 	size_t group;		/* OP_GROUPED: its group operation */
 	size_t *members;	/* groups: member operations, by user */
 	size_t n_members;
@@ -198,10 +199,25 @@ strings(const char *const *v, size_t n)
 	return a;
 }
 
+/* The find's query for token: every mailbox, maybe recent mail only. */
+static json_t *
+find_query(const char *token, long within)
+{
+	const char *all[] = { "mailbox", "*", "header", "X-Recall-ID", token };
+	char secs[24];
+	const char *recent[] = { "mailbox", "*", "younger", secs, "header",
+	    "X-Recall-ID", token };
+
+	if (within <= 0)
+		return strings(all, 5);
+	snprintf(secs, sizeof(secs), "%ld", within);
+	return strings(recent, 7);
+}
+
 size_t
 store_batch_find(struct store_batch *b, const char *user,
     const char *const *tokens, size_t n_tokens, bool with_text,
-    unsigned long long size_hint)
+    unsigned long long size_hint, long within_s)
 {
 	struct batch_op *op;
 	size_t index, i;
@@ -210,14 +226,11 @@ store_batch_find(struct store_batch *b, const char *user,
 	op->weight = 1024 + (with_text ? size_hint : 0);
 	op->user = xstrdup(user);
 	op->with_text = with_text;
-	for (i = 0; i < n_tokens; i++) {
-		const char *query[] = { "mailbox", "*", "header", "X-Recall-ID",
-		    tokens[i] };
-
+	op->within = within_s > 0 ? within_s : 0;
+	for (i = 0; i < n_tokens; i++)
 		batch_cmd(op, "fetch", user, store_copy_fields,
 		    STORE_N_COPY_FIELDS + (with_text ? 1 : 0),
-		    strings(query, 5));
-	}
+		    find_query(tokens[i], op->within));
 	return index;
 }
 
@@ -373,8 +386,8 @@ merge_key(const struct batch_op *op)
 	size_t k;
 
 	sbuf_init(&sb);
-	sbuf_addf(&sb, "%d %d %d %d", (int)op->kind, op->with_text,
-	    op->only_unseen, op->look_again);
+	sbuf_addf(&sb, "%d %d %d %d %ld", (int)op->kind, op->with_text,
+	    op->only_unseen, op->look_again, op->within);
 	if (op->kind == BATCH_EXPUNGE) {
 		sbuf_addc(&sb, '\n');
 		sbuf_adds(&sb, op->mailbox);
@@ -439,14 +452,10 @@ group_commands(struct store_batch *b, size_t g)
 	for (i = 0; i < op->n_members; i++)
 		op->weight += b->ops[op->members[i]].weight;
 	if (op->kind == BATCH_GFIND) {
-		for (i = 0; i < op->n_tokens; i++) {
-			const char *q[] = { "mailbox", "*", "header",
-			    "X-Recall-ID", op->tokens[i] };
-
+		for (i = 0; i < op->n_tokens; i++)
 			batch_cmd(op, "fetch", op->user, store_copy_fields,
 			    STORE_N_COPY_FIELDS + (m0->with_text ? 1 : 0),
-			    strings(q, 5));
-		}
+			    find_query(op->tokens[i], m0->within));
 		return;
 	}
 	for (i = 0; i < op->n_tokens; i++) {

@@ -10,13 +10,22 @@
 #            Then the floor in the same run: Dovecot alone doing the same
 #            two passes (bench/recall/floor.py) on N fresh copies, and
 #            the ratio recall / floor (recalld's own overhead).
+#   bigbox   the find in mailboxes with years of mail: BIG users (15) a
+#            side, each given BIG_MSGS (3,000) old messages that Dovecot
+#            has no header of cached (bench/recall/oldmail.py); one message
+#            to each side.  The baseline: Dovecot alone searching side A's
+#            mailboxes over all their mail for the Message-ID
+#            (bench/recall/findall.py: what the find cost before it looked
+#            at recent mail first); then side B's message recalled through
+#            recalld.  Page cache dropped before each.  Prints both times
+#            and the ratio.
 #   latency  the decision lookup (ledger_message_load + ledger_copies, what
 #            recalld does before deciding) for one message, with the
 #            route_event table filled to 1 M and then 10 M rows of other
 #            messages (SQL generate_series); prints both and the ratio
 #            (target: flat, ratio near 1).
 #
-# usage: bench/recall/run.sh [copies] [latency]   (default: both)
+# usage: bench/recall/run.sh [copies] [bigbox] [latency]   (default: all)
 # Environment: N (copies, default 10000), BASE (copies of the baseline
 # recall in the same run, 200), ROWS1 (1000000), ROWS2
 # (10000000), RUNS (latency lookups per size, 200).  Root; starts its own
@@ -29,7 +38,7 @@ ROWS1=${ROWS1:-1000000}
 ROWS2=${ROWS2:-10000000}
 RUNS=${RUNS:-200}
 BUILD=${BUILD:-build}
-phases=${*:-copies latency}
+phases=${*:-copies bigbox latency}
 
 make -s "$BUILD/bin/recalld" "$BUILD/bin/recallctl" "$BUILD/lib/librecall.a" >/dev/null || exit 1
 work=$(mktemp -d /tmp/bench-recall.XXXXXX)
@@ -129,6 +138,59 @@ if [[ " $phases " == *" copies "* ]]; then
 	    "$f_found" "$f_fetch" "$f_exp" "$(echo "$f_fetch + $f_exp" | bc -l)"
 	printf 'floor    ratio recall time / dovecot alone: %.2f\n' \
 	    "$(echo "$target_s / ($f_fetch + $f_exp)" | bc -l)"
+fi
+
+if [[ " $phases " == *" bigbox "* ]]; then
+	BIG=${BIG:-15}
+	BIG_MSGS=${BIG_MSGS:-3000}
+	[ "$N" -ge $((2 * BIG)) ] || { echo "# bigbox needs N >= $((2 * BIG))"; exit 1; }
+	# The last 2 x BIG bench mailboxes, emptied of earlier bench mail.
+	side_a=$(seq -f 'u%05g' $((N - 2 * BIG + 1)) $((N - BIG)))
+	side_b=$(seq -f 'u%05g' $((N - BIG + 1)) "$N")
+	t0=$(now)
+	for u in $side_a $side_b; do
+		doveadm -c "$DOVECOT_CONF" expunge -u "$u" mailbox '*' all 2>/dev/null
+		home=$(doveadm -c "$DOVECOT_CONF" user -f home "$u")
+		python3 bench/recall/oldmail.py "$home/Maildir" "$BIG_MSGS"
+		chown -R "$(doveadm -c "$DOVECOT_CONF" user -f uid "$u"):$(doveadm \
+		    -c "$DOVECOT_CONF" user -f gid "$u")" "$home/Maildir"
+		# Dovecot indexes the files now, as it long would have.
+		doveadm -c "$DOVECOT_CONF" mailbox status -u "$u" messages INBOX >/dev/null
+	done
+	echo "# bigbox: $((2 * BIG)) mailboxes of $BIG_MSGS old messages in $(printf %.0f "$(since "$t0")") s"
+	big_send() { # big_send SUBJECT USERS...: one message to USERS; MSGID
+		local subj=$1 id
+		shift
+		id="<bench.big.$(date +%s%N)@example.test>"
+		printf 'From: alice@example.test\nSubject: %s\nMessage-ID: %s\n\nbench\n' \
+		    "$subj" "$id" | /usr/sbin/sendmail -C "$POSTFIX_CONF" \
+		    -f alice@example.test $(printf '%s@example.test ' "$@")
+		MSGID=$id
+	}
+	before=$(grep -F "status=sent" "$MAILLOG" | grep -c "to=<u[0-9]*@example.test>")
+	big_send "bench bigbox A" $side_a
+	ma=$MSGID
+	big_send "bench bigbox B" $side_b
+	mb=$MSGID
+	for i in $(seq 1 300); do
+		[ $(( $(grep -F "status=sent" "$MAILLOG" | grep -c "to=<u[0-9]*@example.test>") - before )) -ge $((2 * BIG)) ] && break
+		sleep 0.2
+	done
+	sleep 2
+	sync; echo 3 > /proc/sys/vm/drop_caches
+	read -r fa_s fa_n < <(python3 bench/recall/findall.py "$DOVEADM_URL" \
+	    "$DOVEADM_KEY_FILE" "$ma" $side_a)
+	sync; echo 3 > /proc/sys/vm/drop_caches
+	t0=$(now)
+	ctl --json recall "$mb" > "$work/big.json"
+	tb=$(since "$t0")
+	rb=$(jq '[.copies[] | select(.outcome == "recalled")] | length' "$work/big.json")
+	printf 'bigbox   dovecot alone, find over all mail: %d users of %d messages, %d found in %.2f s\n' \
+	    "$BIG" "$BIG_MSGS" "$fa_n" "$fa_s"
+	printf 'bigbox   recall (recent mail first): %d of %d copies recalled in %.2f s\n' \
+	    "$rb" "$BIG" "$tb"
+	printf 'bigbox   ratio recall / dovecot find alone: %.2f\n' \
+	    "$(echo "$tb / $fa_s" | bc -l)"
 fi
 
 if [[ " $phases " == *" latency "* ]]; then

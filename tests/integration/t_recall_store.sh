@@ -1,6 +1,7 @@
 #!/bin/bash
 # t_recall_store.sh - recalld against the mail store's corner cases: copies
-# in other folders, look-alike tags (Dovecot's substring header search), tag
+# in other folders, a copy with an older received date (the find looks at
+# recent mail first), look-alike tags (Dovecot's substring header search), tag
 # key rotation, an unreachable or misconfigured doveadm API, and reloading
 # the configuration with SIGHUP.
 . "$(dirname "$0")/lib.sh"
@@ -55,6 +56,36 @@ check "1: the Archive copy is gone (doveadm)" \
     test "$(mail_count bob mailbox Archive all)" = 0
 check "1: both look-alikes stay (exact token match)" \
     test "$(mail_count bob mailbox INBOX all)" = 2
+
+# ---- 1b. a copy with an older received date ------------------------------------------
+# The find looks at the mail received since the submission first; dave's
+# copy says it arrived three days ago (its Maildir file's mtime, as a
+# copy appended with an older date would), so for him recalld looks again
+# over all his mail and still finds it.
+send_mail alice@example.test "carol@example.test,dave@example.test" \
+    --auth alice --subject "store 1b" || not_ok "1b: submit"
+M1B=$MSGID
+wait_queue_empty 20
+wait_delivered carol 1
+wait_delivered dave 1
+f=$(grep -rlF -- "$M1B" "$LAB/mail/dave/Maildir/new" "$LAB/mail/dave/Maildir/cur" | head -n 1)
+# LMTP linked one file into both mailboxes: give dave a file of his own.
+cp -p "$f" "$f.own" && mv "$f.own" "$f"
+touch -d '3 days ago' "$f"
+TOK1B=$(doveadm_fetch dave 'hdr.x-recall-id' mailbox INBOX all | grep '^r1-')
+check "1b: Dovecot's younger-than-a-day search misses dave's copy" \
+    test "$(mail_count dave mailbox '*' younger 86400 header X-Recall-ID "$TOK1B")" = 0
+# (recalld asks for the first copy alone, then for the others.)
+n=$(grep -c 'have no copy received since the submission' "$LAB/log/recalld.log")
+ctl --json recall "$M1B"
+check "1b: recall exits 0" test "$RC" = 0
+check "1b: carol recalled" test "$(outcome_of carol@example.test)" = recalled
+check "1b: dave's older copy recalled too" \
+    test "$(outcome_of dave@example.test)" = recalled
+check "1b: only dave was looked at again over all his mail" \
+    test "$(grep -c ': 1 of 1 users have no copy received since the submission' "$LAB/log/recalld.log")" = $((n + 1))
+check "1b: both copies are gone (doveadm)" \
+    test "$(mail_count carol mailbox '*' subject 'store 1b')$(mail_count dave mailbox '*' subject 'store 1b')" = 00
 
 # ---- 2. tag key rotation -------------------------------------------------------------
 
