@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pflog.h"
 #include "sbuf.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #define SESSION_SLOTS 65536
@@ -216,6 +217,21 @@ ledger_catch_up(struct ledger *l, struct db *db, size_t *lines_r,
 
 /* ---- ingestion -------------------------------------------------------- */
 
+/*
+ * PostgreSQL takes only UTF-8 text: a log line with other bytes (a remote
+ * server's reply in Latin-1, a header quoted raw) would fail its batch at
+ * every attempt and stop the follower for good.  Such bytes become '?'.
+ */
+static void
+scrub_line(const char *source, char *line, size_t len)
+{
+	size_t bad = utf8_scrub(line, len);
+
+	if (bad > 0)
+		log_debug("%s log: %zu bytes that are not UTF-8 read as '?'",
+		    source, bad);
+}
+
 static const char *
 nz(const char *s)
 {
@@ -247,10 +263,10 @@ ledger_postfix_flush(void *ctx, struct db *db, char **error_r)
 	    "INSERT INTO route_event (dedup_key, recall_id, queue_id, recipient,"
 	    "  copy_addr, at, source, event, detail, session)"
 	    " SELECT t.k, " PF_RECALL_ID("t.q", "t.a") ","
-	    "  t.q, t.c, t.r, t.a, 'postfix', t.e, t.d, t.s"
+	    "  t.q, t.rcpt, t.copy, t.a, 'postfix', t.e, t.d, t.s"
 	    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
 	    "  $5::timestamptz[], $6::text[], $7::text[], $8::text[])"
-	    "  AS t(k, q, c, r, a, e, d, s)"
+	    "  AS t(k, q, rcpt, copy, a, e, d, s)"
 	    " ON CONFLICT (dedup_key) DO NOTHING", error_r);
 }
 
@@ -262,7 +278,7 @@ ledger_postfix_flush(void *ctx, struct db *db, char **error_r)
  */
 static int
 postfix_forwarded(struct ledger *l, struct db *db, const char *const *f,
-    const char *child_qid, char **error_r)
+    const char *child_qid, const char *to, char **error_r)
 {
 	struct db_result *r;
 	int rc = 0;
@@ -279,7 +295,7 @@ postfix_forwarded(struct ledger *l, struct db *db, const char *const *f,
 	if (r == NULL)
 		return -1;
 	if (db_rows(r) == 1) {
-		const char *lp[6] = { child_qid, f[1], f[3], f[4], l->host,
+		const char *lp[6] = { child_qid, f[1], to, f[4], l->host,
 		    db_value(r, 0, 0) };
 
 		rc = db_exec(db,
@@ -302,6 +318,7 @@ ledger_postfix_line(void *ctx, struct db *db, char *line, size_t len,
 	const char *err, *f[LEDGER_PF_COLS];
 	int rc = 0;
 
+	scrub_line("postfix", line, len);
 	if (pflog_parse(&l->tpf, line, len, &p, &err) < 0) {
 		log_debug("postfix log: %s: skipped", err);
 		return 0;
@@ -339,7 +356,7 @@ ledger_postfix_line(void *ctx, struct db *db, char *line, size_t len,
 	f[6] = sbuf_str(&detail);
 	f[7] = nz(p.lmtp_session);
 	if (p.kind == PFLOG_FORWARDED)
-		rc = postfix_forwarded(l, db, f, p.child_qid, error_r);
+		rc = postfix_forwarded(l, db, f, p.child_qid, p.to, error_r);
 	else
 		rowq_add(&l->pfq, f);
 	sbuf_release(&detail);
@@ -492,6 +509,7 @@ ledger_dovecot_line(void *ctx, struct db *db, char *line, size_t len,
 	const char *err, *event;
 	char *detail;
 
+	scrub_line("dovecot", line, len);
 	if (dovelog_parse(&l->tdv, line, len, d, &err) < 0) {
 		log_debug("dovecot log: %s: skipped", err);
 		return 0;

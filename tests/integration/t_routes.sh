@@ -14,6 +14,7 @@
 #   a client with the mailbox selected sees the expunge
 #   a .forward to outside (a child queue file, crafted log lines) -> left-forwarded
 #                                      for that copy, the kept one recalled
+#   log lines that are not UTF-8 (Latin-1 reply, raw 8-bit mailbox name) -> read as '?' 
 # plus recallctl trace and recall --dry-run on the ledger.
 . "$(dirname "$0")/lib.sh"
 lab_start
@@ -302,5 +303,33 @@ check "dot-forward: the forwarded copy left, the kept one is recallable" \
     test "$(outcomes bob@example.test)" = "left-forwarded recalled"
 check "dot-forward: reason names bob-home@ext.test" \
     eval "reasons_of bob@example.test | grep -q 'bob-home@ext.test'"
+
+# ---- 14. log lines that are not UTF-8 ------------------------------------------------
+# A remote server's reply in Latin-1 (Postfix logs it as it came) and a
+# Dovecot line with a raw 8-bit byte: PostgreSQL takes only UTF-8, so
+# such a line must not stop the follower (it used to fail its batch at
+# every attempt).  The bytes are read as '?', the lines after them too.
+BQ=$(printf 'E%010X' $((RANDOM * 32768 + RANDOM)))
+now=$(LC_ALL=C date '+%b %e %H:%M:%S')
+{
+	printf '%s mx postfix/smtp[904]: %s: to=<x@ext.test>, relay=127.0.0.1[127.0.0.1]:25, delay=0.1, delays=0/0/0/0.1, dsn=5.1.1, status=bounced (host 127.0.0.1[127.0.0.1] said: 550 Benutzer unbekannt \374 (in reply to RCPT TO command))\n' "$now" "$BQ"
+	printf '%s mx postfix/smtp[904]: %s: to=<y@ext.test>, relay=127.0.0.1[127.0.0.1]:25, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n' "$now" "$BQ"
+} >> "$MAILLOG"
+printf '%s imap(bob)<905><Zm9vYmFyYmF6cXV4>: Info: copy from INBOX: box=Caf\351, uid=7, msgid=<latin1@ext.test>, size=10\n' \
+    "$now" >> "$DOVECOT_LOG"
+deliver carol@example.test --subject "routes after 8-bit lines"
+M=$MSGID
+wait_delivered carol 1
+ctl --json recall "$M" --dry-run
+check "8-bit: the Latin-1 reply is in the ledger, read as '?'" \
+    test "$(psql_lab "select count(*) from route_event where queue_id = '$BQ' and event = 'bounced' and detail like '%unbekannt ? (in reply%'")" = 1
+check "8-bit: the line after it too" \
+    test "$(psql_lab "select count(*) from route_event where queue_id = '$BQ' and event = 'relayed'")" = 1
+check "8-bit: the Dovecot line is in the ledger" \
+    test "$(psql_lab "select count(*) from route_event where source = 'dovecot' and mailbox = 'Caf?' and uid = 7")" = 1
+check "8-bit: no batch failed on an encoding" \
+    eval "! grep -q 'invalid byte sequence' '$LAB/log/recalld.log'"
+check "8-bit: mail delivered after them is still followed" \
+    test "$(outcomes carol@example.test)" = recalled
 
 done_testing
