@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "record.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #define RECORD_VERSION 1
@@ -50,53 +51,27 @@ record_clear(struct record *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0. */
-static size_t
-record_utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-	    || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 char *
 record_clean_text(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char *out = xmalloc(strlen(s) + 1), *o = out;
-	size_t n;
+	size_t left = strlen(s), n;
+	char *out = xmalloc(left + 1), *o = out;
 
-	while (*p != '\0') {
-		n = record_utf8_len(p);
+	while (left > 0) {
+		n = utf8_seq_len(p, left);
 		if (n == 0 || (n == 1 && ((*p < 0x20 && *p != '\t')
 		    || *p == 0x7f))) {
 			/* Folding (CR LF) becomes a blank; other bytes '?'. */
 			*o++ = (*p == '\r' || *p == '\n') ? ' ' : '?';
 			p++;
+			left--;
 			continue;
 		}
 		memcpy(o, p, n);
 		o += n;
 		p += n;
+		left -= n;
 	}
 	*o = '\0';
 	return out;
