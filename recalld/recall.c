@@ -513,9 +513,11 @@ find_batch(struct recall_job *job, struct item *v, size_t n)
 		store_batch_run(b2);
 		for (i = 0; i < n; i++)
 			if (v[i].ask_store && st[i] == STORE_OK
-			    && v[i].copies.n == 0)
+			    && v[i].copies.n == 0) {
+				store_copies_free(&v[i].copies);
 				st[i] = store_batch_copies(b2, v[i].op,
 				    &v[i].copies, &v[i].serr);
+			}
 		store_batch_free(&b2);
 	}
 	for (i = 0; i < n; i++)
