@@ -862,13 +862,82 @@ loc_fill(struct item *v, const struct pos *at, size_t m,
 	}
 }
 
-/* Look again at the removals (i, k) of at[0..m): gone, or still there. */
+/* Whether it->copies holds mailbox/uid. */
+static bool
+item_has_copy(const struct item *it, const char *mailbox, unsigned long uid)
+{
+	size_t k;
+
+	for (k = 0; k < it->copies.n; k++)
+		if (it->copies.v[k].uid == uid
+		    && strcmp(it->copies.v[k].mailbox, mailbox) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * gone[j]: removal at[j] is gone from where it was, and the Dovecot log
+ * did not show our expunge of it.  A client may have moved it in the
+ * meantime (IMAP MOVE, a filter): one find over all the user's mail each,
+ * and a copy of the message where none was before means the copy moved.
+ * It is then not removed, and stays pending for the next try.
+ */
 static void
-removal_look_again(const struct recall_job *job, struct audit_queue *aq,
-    struct item *v, const struct pos *at, size_t m)
+removal_moved(const struct recall_job *job, struct item *v,
+    const struct pos *at, size_t m, bool *gone)
 {
 	struct store_batch *b = store_batch_new(job->env->store);
-	size_t j;
+	size_t j, i, *op = xcalloc(m + 1, sizeof(*op));
+
+	for (j = 0; j < m; j++)
+		if (gone[j])
+			op[j] = store_batch_find(b, v[at[j].i].user,
+			    (const char *const *)job->tokens, job->n_tokens,
+			    false, 0, 0);
+	store_batch_run(b);
+	for (j = 0; j < m; j++) {
+		struct item *it = &v[at[j].i];
+		struct removal *rm = &it->rm[at[j].k];
+		struct store_copies now = { NULL, 0 };
+		char *err = NULL, *why;
+
+		if (!gone[j])
+			continue;
+		if (store_batch_copies(b, op[j], &now, &err) != STORE_OK) {
+			free(err);	/* gone is what we know */
+			continue;
+		}
+		for (i = 0; i < now.n; i++)
+			if (!item_has_copy(it, now.v[i].mailbox, now.v[i].uid))
+				break;
+		if (i < now.n) {
+			why = xasprintf("moved to %s during the recall",
+			    now.v[i].mailbox);
+			log_info("request %lld: %s: the copy in %s was %s",
+			    job->request_id, it->user,
+			    it->copies.v[at[j].k].mailbox, why);
+			removal_fail(rm, "", why);
+			free(why);
+			gone[j] = false;
+		}
+		store_copies_free(&now);
+	}
+	free(op);
+	store_batch_free(&b);
+}
+
+/*
+ * Look again at the removals (i, k) of at[0..m): gone, or still there.
+ * by_log: the Dovecot log did not show them taken by our expunge, so a
+ * copy gone may have moved instead (removal_moved()).
+ */
+static void
+removal_look_again(const struct recall_job *job, struct audit_queue *aq,
+    struct item *v, const struct pos *at, size_t m, bool by_log)
+{
+	struct store_batch *b = store_batch_new(job->env->store);
+	bool *gone = xcalloc(m + 1, sizeof(*gone)), *seen;
+	size_t j, n_gone = 0;
 
 	for (j = 0; j < m; j++) {
 		struct item *it = &v[at[j].i];
@@ -879,6 +948,7 @@ removal_look_again(const struct recall_job *job, struct audit_queue *aq,
 		    job->n_tokens);
 	}
 	store_batch_run(b);
+	seen = xcalloc(m + 1, sizeof(*seen));
 	for (j = 0; j < m; j++) {
 		struct item *it = &v[at[j].i];
 		struct removal *rm = &it->rm[at[j].k];
@@ -887,14 +957,22 @@ removal_look_again(const struct recall_job *job, struct audit_queue *aq,
 
 		if (store_batch_copies(b, rm->op, &after, &err) != STORE_OK) {
 			removal_fail(rm, "", err);
-			removal_settle(job, aq, it, at[j].k, false, false);
-		} else
-			removal_settle(job, aq, it, at[j].k, after.n == 0,
-			    after.n > 0 && after.v[0].seen);
+		} else {
+			gone[j] = after.n == 0;
+			seen[j] = after.n > 0 && after.v[0].seen;
+			n_gone += gone[j];
+		}
 		free(err);
 		store_copies_free(&after);
 	}
 	store_batch_free(&b);
+	if (by_log && n_gone > 0)
+		removal_moved(job, v, at, m, gone);
+	for (j = 0; j < m; j++)
+		removal_settle(job, aq, &v[at[j].i], at[j].k, gone[j],
+		    seen[j]);
+	free(gone);
+	free(seen);
 }
 
 /*
@@ -960,7 +1038,7 @@ removal_confirm(const struct recall_job *job, struct audit_queue *aq,
 	if (left > 0)
 		log_info("request %lld: %zu of %zu removals not in the Dovecot "
 		    "log: looking again", job->request_id, left, asked);
-	removal_look_again(job, aq, v, at, left);
+	removal_look_again(job, aq, v, at, left, true);
 	free(loc);
 	free(hit);
 }

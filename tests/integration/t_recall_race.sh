@@ -13,6 +13,9 @@
 #   dave   POP3 RETR from 127.0.0.2: \Seen, the copy stays -> left-pop3
 #   erin   nobody reads it -> recalled
 #
+# Then a copy moved to another folder in the window: pending (never
+# "recalled"), and the next recall takes it from there.
+#
 # Never "recalled" for a copy that left; never a copy removed without its
 # quarantine row.
 . "$(dirname "$0")/lib.sh"
@@ -117,5 +120,39 @@ check "carol's and dave's quarantine rows are voided" \
     test "$(quarantined "q.purged_at is not null and q.store_user in ('carol', 'dave')")" = 2
 check "carol: the reason says her copy stays" \
     eval "reason_of carol@example.test | grep -q 'downloaded just before the recall (the copy stays in INBOX)'"
+
+# ---- a copy moved to another folder in the window ------------------------------
+# bob's client moves his copy to Archive after recalld decided and before
+# the expunge: the expunge takes nothing, the log shows no expunge of
+# ours, the copy is gone from INBOX, yet not removed.  Never "recalled";
+# pending, and the next recall takes it from Archive.
+dove mailbox create -u bob Archive
+send_mail alice@example.test bob@example.test --auth alice \
+    --subject "race move" --quiet || not_ok "move: submit"
+M2=$MSGID
+wait_queue_empty 20 > /dev/null
+wait_delivered bob 1
+U2=$(doveadm_fetch bob uid mailbox INBOX header Message-ID "$M2" | sed -n 2p)
+printf '%s -sS --user bob:bobpw imap://127.0.0.1:%s/INBOX -X "UID MOVE %s Archive"\n' \
+    "$CURL" "$IMAP_PORT" "$U2" > "$GATE/hook.new"
+mv "$GATE/hook.new" "$GATE/hook"
+ctl --json recall "$M2"
+check "move: the hook moved the copy, then the expunge went on" \
+    test "$(grep -c '^hook 0 curl' "$GATE/log"):$(grep -A1 '^hook' "$GATE/log" | tail -n 1)" = "4:pass expunge"
+check "move: pending, not recalled" test "$(outcome_of bob@example.test)" = pending
+check "move: the reason says where it went" \
+    eval "reason_of bob@example.test | grep -q 'moved to Archive during the recall'"
+check "move: the copy is in Archive, untouched" \
+    test "$(mail_count bob mailbox Archive header Message-ID "$M2")" = 1
+M=$M2
+check "move: its quarantine row is voided" \
+    test "$(quarantined "q.purged_at is null")" = 0
+ctl --json recall "$M2"
+check "move: the next recall takes it from Archive" \
+    test "$(outcome_of bob@example.test)" = recalled
+check "move: ... and names Archive" \
+    eval "reason_of bob@example.test | grep -q 'Archive'"
+check "move: Archive is empty" \
+    test "$(mail_count bob mailbox Archive all)" = 0
 
 done_testing
