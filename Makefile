@@ -36,8 +36,11 @@ RECALLD_OBJ   = $(call obj,$(BUILD),$(RECALLD_SRC))
 RECALLCTL_OBJ = $(call obj,$(BUILD),$(RECALLCTL_SRC))
 
 PROGS = $(BUILD)/bin/recall-milter $(BUILD)/bin/recalld $(BUILD)/bin/recallctl
+# The same programs under ASan and UBSan, for the "sanitized" tests.
+ASAN_PROGS = $(BUILD)/asan/bin/recall-milter $(BUILD)/asan/bin/recalld \
+	$(BUILD)/asan/bin/recallctl
 
-.PHONY: all deps check unit demo install clean bench fuzz
+.PHONY: all deps check unit demo install clean bench fuzz asan-progs
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h milter/*.h recalld/*.h)
@@ -67,6 +70,20 @@ $(BUILD)/bin/recalld: $(RECALLD_OBJ) $(BUILD)/lib/librecall.a
 $(BUILD)/bin/recallctl: $(RECALLCTL_OBJ) $(BUILD)/lib/librecall.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -ljansson $(LDLIBS_LIB)
+
+asan-progs: $(ASAN_PROGS)
+
+$(BUILD)/asan/bin/recall-milter: $(call obj,$(BUILD)/asan,$(MILTER_SRC)) $(BUILD)/asan/lib/librecall.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $^ -lmilter -ljansson $(LDLIBS_LIB)
+
+$(BUILD)/asan/bin/recalld: $(call obj,$(BUILD)/asan,$(RECALLD_SRC)) $(BUILD)/asan/lib/librecall.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $^ -lcurl -ljansson $(LDLIBS_LIB)
+
+$(BUILD)/asan/bin/recallctl: $(call obj,$(BUILD)/asan,$(RECALLCTL_SRC)) $(BUILD)/asan/lib/librecall.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $^ -ljansson $(LDLIBS_LIB)
 
 # Unit tests.  test_milter_*.c link the milter's objects (not main.c) with
 # tests/unit/fake_libmilter.c instead of libmilter; test_recalld_*.c link the
@@ -110,7 +127,7 @@ deps:
 	@sh scripts/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all unit fuzz
+	@$(MAKE) --no-print-directory all unit fuzz asan-progs
 	@bash tests/run.sh
 
 demo: deps

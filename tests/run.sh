@@ -6,13 +6,13 @@
 # crash, a timeout) counts as one failure, so nothing fails silently.
 #
 #   tests/run.sh                 everything
-#   tests/run.sh unit|fuzz|milter|integration ...   only those groups
+#   tests/run.sh unit|fuzz|milter|integration|sanitized ...   only those groups
 #   FUZZ_SECONDS=N               time per fuzz target (default 10)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
-groups=${*:-unit fuzz milter integration}
+groups=${*:-unit fuzz milter integration sanitized}
 passed=0
 failed=0
 failed_names=()
@@ -79,6 +79,19 @@ for g in $groups; do
 	integration)
 		for t in tests/integration/t_*.sh; do
 			[ -f "$t" ] && run_suite "integration/${t##*/}" 600 bash "$t"
+		done
+		;;
+	sanitized)
+		# The daemons built with ASan and UBSan, in the integration
+		# tests that reach most of their code; the lab fails the run
+		# on any sanitizer report in their logs (LAB_SANITIZED).
+		for t in t_recall_race t_recall_many t_routes t_milter_dbdown; do
+			[ -f "tests/integration/$t.sh" ] || continue
+			run_suite "sanitized/$t.sh" 900 env \
+			    LAB_BIN_DIR="$(pwd)/$BUILD/asan/bin" LAB_SANITIZED=1 \
+			    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+			    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			    bash "tests/integration/$t.sh"
 		done
 		;;
 	*)

@@ -11,7 +11,9 @@
 # start with "# ". Environment: KEEP_LAB=1 leaves the lab running at exit
 # (its directory and how to stop it are printed); KEEP_LAB=fail stops it but
 # keeps its directory (logs) when a test failed. Every lab.sh variable
-# (LAB_NO_MILTER=1 ...) passes through to "lab.sh up".
+# (LAB_NO_MILTER=1 ...) passes through to "lab.sh up".  LAB_SANITIZED=1
+# (with LAB_BIN_DIR naming ASan/UBSan builds): once the lab is down, one
+# more case says whether the programs' logs hold a sanitizer report.
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$LIB_DIR/../.." && pwd)
@@ -102,6 +104,26 @@ lab_start() {
 	. "$LAB/env"
 }
 
+# sanitizer_clean: the programs stopped (their leak reports are written);
+# ok if no log of recall-milter or recalld holds a sanitizer report.
+sanitizer_clean() {
+	local f found=0
+	for f in "$LAB"/log/recall-milter.log "$LAB"/log/recalld.log; do
+		[ -f "$f" ] || continue
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
+			found=1
+			grep -E -A 12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" |
+			    head -n 40 | diag
+		fi
+	done
+	if [ $found = 0 ]; then
+		ok "sanitizers: no report from recall-milter or recalld"
+	else
+		not_ok "sanitizers: no report from recall-milter or recalld"
+	fi
+	return $found
+}
+
 # lab_stop: stop the lab and remove its directory (see KEEP_LAB above).
 # Installed as the EXIT trap by lab_start; keeps the script's exit code.
 lab_stop() {
@@ -117,6 +139,9 @@ lab_stop() {
 		return $rc
 	fi
 	"$LAB_SH" down "$LAB"
+	if [ "${LAB_SANITIZED:-0}" = 1 ] && ! sanitizer_clean; then
+		[ $rc -ne 0 ] || rc=1
+	fi
 	if [ "${KEEP_LAB:-0}" = fail ] &&
 	    { [ $rc -ne 0 ] || [ "$TESTS_FAILED" -gt 0 ]; }; then
 		diag "KEEP_LAB=fail: logs kept in $LAB/log"
