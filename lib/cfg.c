@@ -55,6 +55,8 @@ static const struct cfg_key cfg_keys[] = {
 	    0, 0, false, false },
 	{ "milter.on_db_error", T_DBERR, OFF(milter.on_db_error), "spool",
 	    0, 0, false, false },
+	{ "milter.spool_sync_delay", T_LONG, OFF(milter.spool_sync_delay),
+	    "20", 0, 1000, false, false },
 	{ "milter.recall_address", T_STR, OFF(milter.recall_address), NULL,
 	    0, 0, false, false },
 	{ "milter.hold_external", T_LONG, OFF(milter.hold_external), "0",

@@ -41,6 +41,7 @@ struct recall_cfg {
 		struct strlist internal_networks;
 		char *spool_dir;
 		enum cfg_db_error on_db_error;
+		long spool_sync_delay;	/* ms a record may wait for fdatasync */
 		char *recall_address;	/* NULL when unset */
 		long hold_external;	/* seconds, 0 = off */
 		char *postfix_config_dir;	/* -c for postsuper/postqueue */

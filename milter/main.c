@@ -232,7 +232,8 @@ main(int argc, char **argv)
 		    conf->cfg->milter.user);
 
 	/* Privileged setup: spool, socket. */
-	if (spool_open(conf->cfg->milter.spool_dir, &spool, &first, &errors)
+	if (spool_open(conf->cfg->milter.spool_dir,
+	    conf->cfg->milter.spool_sync_delay, &spool, &first, &errors)
 	    < 0)
 		fatalx(EX_CANTCREAT, "%s", errors);
 	if (pw != NULL && spool_chown(spool, pw->pw_uid, pw->pw_gid,
@@ -261,6 +262,8 @@ main(int argc, char **argv)
 		main_drop(pw);
 
 	/* Unprivileged from here. */
+	if (spool_start_syncer(spool, &errors) < 0)
+		fatalx(EX_OSERR, "%s", errors);
 	if (writer_start(conf->cfg->db_conninfo, conf->cfg->milter.spool_dir,
 	    spool, &first, &writer, &errors) < 0)
 		fatalx(EX_OSERR, "%s", errors);
@@ -271,8 +274,9 @@ main(int argc, char **argv)
 	env.hold = hold;
 	env.commit_timeout_ms = CALLBACKS_COMMIT_TIMEOUT_MS;
 	callbacks_init(&env);
-	log_info("listening on %s, spool %s, on_db_error %s",
-	    conf->cfg->milter.socket, conf->cfg->milter.spool_dir,
+	log_info("listening on %s, spool %s (sync delay %ld ms), "
+	    "on_db_error %s", conf->cfg->milter.socket,
+	    conf->cfg->milter.spool_dir, conf->cfg->milter.spool_sync_delay,
 	    conf->cfg->milter.on_db_error == CFG_DB_ERROR_TEMPFAIL
 	    ? "tempfail" : "spool");
 	conf_install(conf);

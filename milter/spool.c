@@ -31,6 +31,16 @@ struct spool {
 	off_t seg_synced;		/* of which durable */
 	uint64_t written, synced;	/* bytes over all segments */
 	bool syncing;			/* a thread is in fdatasync() */
+	/*
+	 * Delayed sync (sync_delay_ms > 0): appends return once written and
+	 * the syncer thread makes them durable within sync_delay_ms.
+	 */
+	long sync_delay_ms;
+	pthread_t syncer;
+	bool have_syncer;
+	bool sync_due;			/* the syncer was told of new bytes */
+	bool stopping;			/* spool_close(): the syncer ends */
+	pthread_cond_t sync_cv;		/* to the syncer: new bytes, or stop */
 	uint64_t wake_gen;		/* spool_wake() calls */
 	/*
 	 * Readers waiting in spool_wait() or spool_wait_more(), and the
@@ -126,8 +136,11 @@ spool_create_segment(struct spool *sp, uint64_t seg)
 	return 0;
 }
 
+static void *spool_syncer(void *);
+static int spool_sync_locked(struct spool *, uint64_t);
+
 int
-spool_open(const char *dir, struct spool **spool_r,
+spool_open(const char *dir, long sync_delay_ms, struct spool **spool_r,
     struct spool_cursor *first_r, char **error_r)
 {
 	struct spool *sp;
@@ -153,6 +166,8 @@ spool_open(const char *dir, struct spool **spool_r,
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->synced_cv, NULL);
 	pthread_cond_init(&sp->data_cv, NULL);
+	pthread_cond_init(&sp->sync_cv, NULL);
+	sp->sync_delay_ms = sync_delay_ms > 0 ? sync_delay_ms : 0;
 	first = spool_next_segment(sp, UINT64_MAX, &max);
 	if (spool_create_segment(sp, max + 1) < 0) {
 		*error_r = xasprintf("spool: cannot create a segment in %s: %s",
@@ -171,6 +186,37 @@ spool_open(const char *dir, struct spool **spool_r,
 	return 0;
 }
 
+int
+spool_sync_now(struct spool *sp)
+{
+	int r, saved;
+
+	pthread_mutex_lock(&sp->lock);
+	r = spool_sync_locked(sp, sp->written);
+	saved = errno;
+	pthread_mutex_unlock(&sp->lock);
+	errno = saved;
+	return r;
+}
+
+int
+spool_start_syncer(struct spool *sp, char **error_r)
+{
+	int rc;
+
+	if (sp->sync_delay_ms == 0 || sp->have_syncer)
+		return 0;
+	if ((rc = pthread_create(&sp->syncer, NULL, spool_syncer, sp)) != 0) {
+		*error_r = xasprintf("spool: cannot start the sync thread: %s",
+		    strerror(rc));
+		return -1;
+	}
+	pthread_mutex_lock(&sp->lock);
+	sp->have_syncer = true;
+	pthread_mutex_unlock(&sp->lock);
+	return 0;
+}
+
 void
 spool_close(struct spool **spp)
 {
@@ -178,6 +224,13 @@ spool_close(struct spool **spp)
 
 	if (sp == NULL)
 		return;
+	if (sp->have_syncer) {
+		pthread_mutex_lock(&sp->lock);
+		sp->stopping = true;
+		pthread_cond_signal(&sp->sync_cv);
+		pthread_mutex_unlock(&sp->lock);
+		pthread_join(sp->syncer, NULL);
+	}
 	if (sp->fd >= 0) {
 		(void)fdatasync(sp->fd);
 		close(sp->fd);
@@ -186,6 +239,7 @@ spool_close(struct spool **spp)
 	pthread_mutex_destroy(&sp->lock);
 	pthread_cond_destroy(&sp->synced_cv);
 	pthread_cond_destroy(&sp->data_cv);
+	pthread_cond_destroy(&sp->sync_cv);
 	free(sp->dir);
 	free(sp);
 	*spp = NULL;
@@ -260,39 +314,18 @@ spool_write_all(struct spool *sp, const char *buf, size_t len)
 	return 0;
 }
 
-int
-spool_append(struct spool *sp, const char *line, size_t len,
-    struct spool_cursor *end_r)
+/*
+ * Make every byte up to mine durable: the group commit.  The first thread
+ * to get here syncs for everyone written so far while later ones wait for
+ * it.  Locked (unlocked during fdatasync()).  Returns 0, or -1 with errno.
+ */
+static int
+spool_sync_locked(struct spool *sp, uint64_t mine)
 {
-	uint64_t mine, target;
+	uint64_t target;
 	off_t seg_target;
-	char *buf;
 	int fd, r, saved;
 
-	buf = xmalloc(len + 1);
-	memcpy(buf, line, len);
-	buf[len] = '\n';
-	pthread_mutex_lock(&sp->lock);
-	if (sp->seg_size >= SPOOL_SEGMENT_MAX && spool_rotate_locked(sp) < 0)
-		log_warn("spool: cannot start a new segment, appending to %"
-		    PRIu64, sp->seg);
-	if (spool_write_all(sp, buf, len + 1) < 0) {
-		saved = errno;
-		pthread_mutex_unlock(&sp->lock);
-		free(buf);
-		errno = saved;
-		return -1;
-	}
-	free(buf);
-	sp->seg_size += (off_t)len + 1;
-	sp->written += len + 1;
-	sp->n_appends++;
-	mine = sp->written;
-	if (end_r != NULL) {
-		end_r->seg = sp->seg;
-		end_r->off = sp->seg_size;
-	}
-	/* Group commit: the first waiter syncs for everyone written so far. */
 	while (sp->synced < mine) {
 		if (sp->syncing) {
 			pthread_cond_wait(&sp->synced_cv, &sp->lock);
@@ -318,13 +351,103 @@ spool_append(struct spool *sp, const char *line, size_t len,
 		}
 		pthread_cond_broadcast(&sp->synced_cv);
 		if (r < 0) {
-			pthread_mutex_unlock(&sp->lock);
 			errno = saved;
 			return -1;
 		}
 	}
-	pthread_mutex_unlock(&sp->lock);
 	return 0;
+}
+
+/*
+ * The syncer (sync_delay_ms > 0): when told of new bytes, it lets more
+ * gather for sync_delay_ms and syncs them all at once.  On this kind of
+ * load one fdatasync() per message costs more than the rest of the
+ * milter's work (docs/performance.md).  At spool_close() it syncs what is
+ * left and ends.
+ */
+static void *
+spool_syncer(void *arg)
+{
+	struct spool *sp = arg;
+	struct timespec ts;
+	bool warned = false;
+
+	pthread_mutex_lock(&sp->lock);
+	while (!sp->stopping) {
+		if (!sp->sync_due) {
+			pthread_cond_wait(&sp->sync_cv, &sp->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += sp->sync_delay_ms / 1000;
+		ts.tv_nsec += (sp->sync_delay_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!sp->stopping && pthread_cond_timedwait(&sp->sync_cv,
+		    &sp->lock, &ts) != ETIMEDOUT)
+			;
+		/* Bytes written from now on need another round. */
+		sp->sync_due = false;
+		if (spool_sync_locked(sp, sp->written) < 0) {
+			if (!warned)
+				log_warn("spool: fdatasync failed; records "
+				    "wait in the spool until it works");
+			warned = true;
+			sp->sync_due = true;
+		} else
+			warned = false;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return NULL;
+}
+
+int
+spool_append(struct spool *sp, const char *line, size_t len,
+    struct spool_cursor *end_r)
+{
+	uint64_t mine;
+	char *buf;
+	int r, saved;
+
+	buf = xmalloc(len + 1);
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	pthread_mutex_lock(&sp->lock);
+	if (sp->seg_size >= SPOOL_SEGMENT_MAX && spool_rotate_locked(sp) < 0)
+		log_warn("spool: cannot start a new segment, appending to %"
+		    PRIu64, sp->seg);
+	if (spool_write_all(sp, buf, len + 1) < 0) {
+		saved = errno;
+		pthread_mutex_unlock(&sp->lock);
+		free(buf);
+		errno = saved;
+		return -1;
+	}
+	free(buf);
+	sp->seg_size += (off_t)len + 1;
+	sp->written += len + 1;
+	sp->n_appends++;
+	mine = sp->written;
+	if (end_r != NULL) {
+		end_r->seg = sp->seg;
+		end_r->off = sp->seg_size;
+	}
+	if (sp->have_syncer) {
+		/* The syncer makes it durable; tell it once per batch. */
+		if (!sp->sync_due) {
+			sp->sync_due = true;
+			pthread_cond_signal(&sp->sync_cv);
+		}
+		pthread_mutex_unlock(&sp->lock);
+		return 0;
+	}
+	r = spool_sync_locked(sp, mine);
+	saved = errno;
+	pthread_mutex_unlock(&sp->lock);
+	errno = saved;
+	return r;
 }
 
 int

@@ -2,9 +2,15 @@
  * spool - the milter's durable local spool of records.
  *
  * Records are lines appended to segment files spool_dir/spool.NNNNNNNNNN.
- * spool_append() returns only once its line is on disk (fdatasync): appends
- * are group-committed, so while one thread syncs, the lines of the others
- * gather and the next sync covers them all.  A segment is closed when it
+ * With a sync delay of 0, spool_append() returns only once its line is on
+ * disk (fdatasync): appends are group-committed, so while one thread syncs,
+ * the lines of the others gather and the next sync covers them all.  With
+ * a delay of d > 0 ms (milter.spool_sync_delay, the default), it returns
+ * once the line is written (in the page cache: a crash of the process
+ * loses nothing) and a sync thread makes every line durable at most d ms
+ * after the first unsynced one, in one fdatasync for all of them; only a
+ * crash of the whole host within those d ms can lose lines.  Readers only
+ * ever see durable lines.  A segment is closed when it
  * reaches SPOOL_SEGMENT_MAX bytes (or the writer asks while idle) and a new
  * one is started; the process never appends to a segment it did not create,
  * so a crash can leave at most one torn line, at the end of a closed
@@ -40,18 +46,33 @@ struct spool_cursor {
 
 /*
  * Open dir (created 0700 when missing), list the segments left by earlier
- * runs and start a new one.  *first_r (may be NULL) gets the cursor where
- * reading must start.  Returns 0, or -1 with *error_r (heap).
+ * runs and start a new one; sync_delay_ms as above (0: every append waits
+ * for its sync; > 0 needs spool_start_syncer()).  *first_r (may be NULL) gets
+ * the cursor where reading must start.  Returns 0, or -1 with *error_r
+ * (heap).
  */
-int spool_open(const char *dir, struct spool **spool_r,
+int spool_open(const char *dir, long sync_delay_ms, struct spool **spool_r,
     struct spool_cursor *first_r, char **error_r);
+/*
+ * Start the sync thread when the sync delay is > 0 (after any fork: a
+ * daemon calls this once it is detached).  Until then every append waits
+ * for its own sync.  Returns 0, or -1 with *error_r (heap).
+ */
+int spool_start_syncer(struct spool *spool, char **error_r);
+/*
+ * Make every line appended so far durable now (joining a sync in
+ * progress), without waiting for the sync delay.  Returns 0, or -1 with
+ * errno set.
+ */
+int spool_sync_now(struct spool *spool);
+/* Sync what is left, stop the sync thread, close. */
 void spool_close(struct spool **spool);
 /* Give the spool directory and its segments to uid/gid (before a drop). */
 int spool_chown(struct spool *spool, uid_t uid, gid_t gid, char **error_r);
 
 /*
- * Append one line (len bytes, no newline) and wait until it is durable.
- * *end_r (may be NULL) gets the cursor just after it.  Returns 0, or -1 with
+ * Append one line (len bytes, no newline); with a sync delay of 0, wait
+ * until it is durable.  *end_r (may be NULL) gets the cursor just after it.  Returns 0, or -1 with
  * errno set (the line is then not in the spool).
  */
 int spool_append(struct spool *spool, const char *line, size_t len,

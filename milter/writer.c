@@ -21,7 +21,8 @@
 /*
  * Batching: once it has caught up, the writer lets records gather for up to
  * WRITER_LINGER_MS, or until WRITER_BATCH_BYTES are waiting, before it
- * reads and commits them.  The records are durable in the spool already, so
+ * reads and commits them.  The writer reads only durable records (synced
+ * by the spool, at most milter.spool_sync_delay after they are written), so
  * this only delays their arrival in the database, and it turns one
  * transaction per group commit (about one per message under load) into a
  * few per second: PostgreSQL's and our own CPU time per message drop, and
@@ -603,6 +604,9 @@ writer_wait_committed(struct writer *w, const struct spool_cursor *end,
 	pthread_mutex_lock(&w->lock);
 	w->waiters++;
 	pthread_mutex_unlock(&w->lock);
+	/* A waiter's record need not wait out the spool's sync delay. */
+	if (spool_sync_now(w->spool) < 0)
+		log_warn("spool: fdatasync failed");
 	spool_wake(w->spool);		/* end a linger */
 	pthread_mutex_lock(&w->lock);
 	while (!(done = spool_cursor_cmp(&w->committed, end) >= 0) && !w->stop

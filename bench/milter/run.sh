@@ -23,6 +23,10 @@
 #   recall          recall-milter: tags, spools, records into PostgreSQL
 #   recall-pgdown   recall-milter with PostgreSQL stopped (spool only)
 # and, only when named in MODES (a diagnostic, not part of issue #3),
+#   recall-sync0    a second recall-milter with milter.spool_sync_delay
+#                   = 0: every message waits for the fdatasync of its own
+#                   record (group commit), as before the sync delay; the
+#                   A/B of that setting in one run
 #   recall-noaddr   a second recall-milter whose configuration lacks
 #                   milter.recall_address, so RCPT needs no reply
 #
@@ -100,20 +104,34 @@ pids+=($!)
 skeleton_pid=$!
 for _ in $(seq 50); do [ -S "$L/run/skeleton.sock" ] && break; sleep 0.1; done
 
-noaddr_pid=
-case " $MODES " in
-*" recall-noaddr "*)
-	sed -e '/^ *recall_address *=/d' \
-	    -e "s|$L/run/milter.sock|$L/run/milter-noaddr.sock|" \
-	    -e "s|$L/spool/recall\"|$L/spool/recall-noaddr\"|" \
-	    "$RECALL_CONF" > "$L/etc/recall-noaddr.conf"
+# second_milter NAME SED-ARGS...: start another recall-milter on the lab's
+# configuration edited by SED-ARGS, with its own socket, spool and log;
+# MPID gets its pid.
+second_milter() {
+	local name=$1
+	shift
+	sed "$@" -e "s|$L/run/milter.sock|$L/run/milter-$name.sock|" \
+	    -e "s|$L/spool/recall\"|$L/spool/recall-$name\"|" \
+	    "$RECALL_CONF" > "$L/etc/recall-$name.conf"
 	env -u PGHOST -u PGDATABASE -u PGUSER \
 	    "${LAB_BIN_DIR:-build/bin}/recall-milter" -f \
-	    -c "$L/etc/recall-noaddr.conf" < /dev/null \
-	    >> "$L/log/recall-milter-noaddr.log" 2>&1 &
+	    -c "$L/etc/recall-$name.conf" < /dev/null \
+	    >> "$L/log/recall-milter-$name.log" 2>&1 &
 	pids+=($!)
-	noaddr_pid=$!
-	for _ in $(seq 50); do [ -S "$L/run/milter-noaddr.sock" ] && break; sleep 0.1; done
+	MPID=$!
+	for _ in $(seq 50); do [ -S "$L/run/milter-$name.sock" ] && break; sleep 0.1; done
+}
+noaddr_pid= sync0_pid=
+case " $MODES " in
+*" recall-noaddr "*)
+	second_milter noaddr -e '/^ *recall_address *=/d'
+	noaddr_pid=$MPID
+	;;
+esac
+case " $MODES " in
+*" recall-sync0 "*)
+	second_milter sync0 -e 's|^\( *spool_dir = .*\)$|\1\n  spool_sync_delay = 0;|'
+	sync0_pid=$MPID
 	;;
 esac
 
@@ -130,6 +148,7 @@ milter_spec() {
 	trivial) echo "unix:$L/run/trivial.sock" ;;
 	skeleton) echo "unix:$L/run/skeleton.sock" ;;
 	recall-noaddr) echo "unix:$L/run/milter-noaddr.sock" ;;
+	recall-sync0) echo "unix:$L/run/milter-sync0.sock" ;;
 	recall*) echo "unix:$L/run/milter.sock" ;;
 	esac
 }
@@ -171,6 +190,7 @@ milter_pid() {
 	trivial) echo "$trivial_pid" ;;
 	skeleton) echo "$skeleton_pid" ;;
 	recall-noaddr) echo "$noaddr_pid" ;;
+	recall-sync0) echo "$sync0_pid" ;;
 	recall*) read -r p _ < "$L/run/recall-milter.pid"; echo "$p" ;;
 	esac
 }
@@ -217,7 +237,7 @@ run_one() {
 	set_milter "$(milter_spec "$mode")"
 	rows0=$(psql -X -At -h "$PGHOST" -U postgres -d recall -c "select count(*) from messages" 2>/dev/null || echo 0)
 	mlog=$L/log/recall-milter.log
-	[ "$mode" = recall-noaddr ] && mlog=$L/log/recall-milter-noaddr.log
+	case $mode in recall-noaddr|recall-sync0) mlog=$L/log/recall-milter-${mode#recall-}.log ;; esac
 	moff=$(stat -c %s "$mlog")
 	[ "$mode" = recall-pgdown ] && pg stop -m fast -w
 	if [ "$target" = relay ]; then to=x@bench.test; else to=$(user_for "$mode")@example.test; fi

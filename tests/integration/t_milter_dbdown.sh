@@ -72,4 +72,21 @@ check "the spool is drained: committed segments removed" wait_for 20 segments
 check "every record has a queue id" \
     test "$(psql_lab "select count(*) from messages where queue_id is null")" = 0
 
+# Strict mode (on_db_error = tempfail) with a long spool sync delay: the
+# 250 for a message means its record is committed, so each message waits
+# for its own record's sync rather than the delay.
+sed -i -e 's/^  on_db_error = .*/  on_db_error = "tempfail";\n  spool_sync_delay = 1000;/' \
+    "$RECALL_CONF"
+check "milter restarted in strict mode" lab_restart milter
+check "strict mode: the milter says so at start" wait_log \
+    "$LAB/log/recall-milter.log" 'sync delay 1000 ms\), on_db_error tempfail' 10
+before=$(rows)
+t3=$(date +%s.%N)
+smtp-source -s 1 -m 20 -l 512 -f alice@example.test -t erin@example.test \
+    "127.0.0.1:$SMTP_PORT" 2>&1 | diag
+after=$(rows)
+diag "20 strict-mode messages in $(echo "$(date +%s.%N) - $t3" | bc) s (each waits for its record's commit, not for the 1 s sync delay)"
+check "strict mode: all 20 accepted messages recorded by the time the client is done" \
+    test "$((after - before))" = 20
+
 done_testing

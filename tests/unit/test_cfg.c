@@ -56,6 +56,7 @@ main(void)
 		CHECK(cfg->milter.on_db_error == CFG_DB_ERROR_SPOOL);
 		CHECK(cfg->milter.recall_address == NULL);
 		CHECK_INT(cfg->milter.hold_external, 0);
+		CHECK_INT(cfg->milter.spool_sync_delay, 20);
 		CHECK_STR(cfg->milter.postfix_config_dir, "/etc/postfix");
 		CHECK(cfg->milter.user == NULL);
 		CHECK_INT(cfg->milter.internal_networks.n, 1);
@@ -79,6 +80,7 @@ main(void)
 	    "  internal_networks = [ \"127.0.0.0/8\", \"10.0.0.0/8\" ];\n"
 	    "  spool_dir = \"/var/spool/recall\"; on_db_error = \"tempfail\";\n"
 	    "  recall_address = \"recall@example.org\"; hold_external = 60;\n"
+	    "  spool_sync_delay = 0;\n"
 	    "  postfix_config_dir = \"/etc/postfix-out\";\n"
 	    "  user = \"recall\"; socket_mode = \"0666\"; };\n"
 	    "recalld = { control_socket = \"/run/recall/recalld.sock\";\n"
@@ -97,6 +99,7 @@ main(void)
 		CHECK(cfg->milter.on_db_error == CFG_DB_ERROR_TEMPFAIL);
 		CHECK_STR(cfg->milter.recall_address, "recall@example.org");
 		CHECK_INT(cfg->milter.hold_external, 60);
+		CHECK_INT(cfg->milter.spool_sync_delay, 0);
 		CHECK_STR(cfg->milter.postfix_config_dir, "/etc/postfix-out");
 		CHECK_INT(cfg->milter.socket_mode, 0666);
 		CHECK_INT(cfg->events.n_inside_ports, 2);
@@ -124,13 +127,15 @@ main(void)
 	TEST_BEGIN("cfg: type and range errors, all reported at once");
 	p = write_file("types.conf", MINIMAL
 	    "policy = { max_age = \"1d\"; recall_read = 1; quarantine_days = 99999; };\n"
-	    "milter = { on_db_error = \"drop\"; internal_networks = \"10/8\"; };\n", 0644);
+	    "milter = { on_db_error = \"drop\"; internal_networks = \"10/8\";\n"
+	    "  spool_sync_delay = 5000; };\n", 0644);
 	CHECK(cfg_load(p, CFG_SCOPE_ALL, &cfg, &err) < 0);
 	CHECK(err != NULL && strstr(err, "policy.max_age must be a whole number") != NULL);
 	CHECK(err != NULL && strstr(err, "policy.recall_read must be true or false") != NULL);
 	CHECK(err != NULL && strstr(err, "policy.quarantine_days must be between 0 and 3650") != NULL);
 	CHECK(err != NULL && strstr(err, "milter.on_db_error must be") != NULL);
 	CHECK(err != NULL && strstr(err, "milter.internal_networks must be a list") != NULL);
+	CHECK(err != NULL && strstr(err, "milter.spool_sync_delay must be between 0 and 1000") != NULL);
 	free(err);
 	err = NULL;
 	TEST_END();

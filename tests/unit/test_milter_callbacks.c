@@ -580,7 +580,7 @@ main(void)
 	tag_keys_parse(KEY_A "\n", &keys, &err);
 	setup("spool");
 	snprintf(path, sizeof(path), "%s/spool", tmpdir);
-	if (spool_open(path, &spool, &rcur, &err) < 0) {
+	if (spool_open(path, 0, &spool, &rcur, &err) < 0) {
 		printf("# %s\n", err);
 		return 1;
 	}

@@ -69,25 +69,15 @@ append_many(void *arg)
 	return NULL;
 }
 
-static void
-test_spool(void)
+/* 8 threads x 100 appends at once; returns how many threads failed. */
+static int
+append_threads(struct spool *sp)
 {
-	struct spool *sp;
-	struct spool_cursor cur, end;
 	struct appender a[8];
 	pthread_t t[8];
-	char *lines[1000], *err = NULL, path[400];
-	uint64_t appends, syncs;
-	size_t n;
 	void *res;
-	int i, fd, bad = 0;
+	int i, bad = 0;
 
-	TEST_BEGIN("spool: open creates the directory and a segment");
-	CHECK(spool_open(spooldir, &sp, &cur, &err) == 0);
-	TEST_END();
-
-	TEST_BEGIN("spool: 8 threads x 100 appends, group-committed, all "
-	    "read back once");
 	for (i = 0; i < 8; i++) {
 		a[i].sp = sp;
 		a[i].id = i;
@@ -97,7 +87,26 @@ test_spool(void)
 		pthread_join(t[i], &res);
 		bad += res != NULL;
 	}
-	CHECK_INT(bad, 0);
+	return bad;
+}
+
+static void
+test_spool(void)
+{
+	struct spool *sp;
+	struct spool_cursor cur, end;
+	char *lines[1000], *err = NULL, path[400];
+	uint64_t appends, syncs;
+	size_t n;
+	int fd;
+
+	TEST_BEGIN("spool: open creates the directory and a segment");
+	CHECK(spool_open(spooldir, 0, &sp, &cur, &err) == 0);
+	TEST_END();
+
+	TEST_BEGIN("spool: 8 threads x 100 appends, group-committed, all "
+	    "read back once");
+	CHECK_INT(append_threads(sp), 0);
 	spool_stats(sp, &appends, &syncs);
 	CHECK_INT(appends, 800);
 	CHECK(syncs <= appends);
@@ -127,7 +136,7 @@ test_spool(void)
 
 	TEST_BEGIN("spool: after a restart every segment is replayed and a "
 	    "torn last record is skipped");
-	CHECK(spool_open(spooldir, &sp, &cur, &err) == 0);
+	CHECK(spool_open(spooldir, 0, &sp, &cur, &err) == 0);
 	n = read_all(sp, &cur, lines, 1000);
 	CHECK_INT(n, 801);
 	if (n >= 801)
@@ -141,7 +150,7 @@ test_spool(void)
 	CHECK(access(path, F_OK) != 0);
 	CHECK(spool_append(sp, "new", 3, NULL) == 0);
 	spool_close(&sp);
-	CHECK(spool_open(spooldir, &sp, &cur, &err) == 0);
+	CHECK(spool_open(spooldir, 0, &sp, &cur, &err) == 0);
 	n = read_all(sp, &cur, lines, 1000);
 	CHECK_INT(n, 1);
 	if (n == 1)
@@ -208,7 +217,7 @@ test_spool_pending(void)
 	pthread_t t;
 
 	TEST_BEGIN("spool: pending counts durable bytes after the cursor");
-	CHECK(spool_open(spooldir, &sp, &cur, &err) == 0);
+	CHECK(spool_open(spooldir, 0, &sp, &cur, &err) == 0);
 	/* Segments of earlier runs: a whole finished segment is "many". */
 	CHECK(spool_pending(sp, &cur, NULL) == SPOOL_PENDING_MANY);
 	(void)read_all(sp, &cur, lines, 0);
@@ -259,6 +268,64 @@ test_spool_pending(void)
 	CHECK(ms_since(&t0) < 1000);
 	CHECK(spool_pending(sp, &cur, NULL) >= 13);
 	pthread_join(t, NULL);
+	spool_close(&sp);
+	TEST_END();
+}
+
+/* milter.spool_sync_delay > 0: appends return at once, the syncer syncs. */
+static void
+test_spool_delayed(void)
+{
+	struct spool *sp;
+	struct spool_cursor cur, end;
+	struct timespec dl;
+	char *err = NULL, *lines[1000];
+	uint64_t appends, syncs, gen;
+	size_t n;
+
+	TEST_BEGIN("spool, delayed sync: before the syncer starts, an append "
+	    "is durable when it returns");
+	CHECK(spool_open(spooldir, 30, &sp, &cur, &err) == 0);
+	(void)read_all(sp, &cur, lines, 0);
+	spool_remove_before(sp, &cur);
+	CHECK(spool_append(sp, "early", 5, &end) == 0);
+	CHECK_INT(spool_pending(sp, &cur, NULL), 6);
+	n = read_all(sp, &cur, lines, 1000);
+	CHECK_INT(n, 1);
+	free_lines(lines, n);
+	TEST_END();
+
+	TEST_BEGIN("spool, delayed sync: 8 threads x 100 appends take a few "
+	    "syncs, and every line becomes durable without a waiter");
+	CHECK(spool_start_syncer(sp, &err) == 0);
+	CHECK_INT(append_threads(sp), 0);
+	/* The syncer makes them durable within its delay; allow 10 s. */
+	(void)spool_pending(sp, &cur, &gen);
+	dl = deadline_in(10000);
+	/* "tI-J\n": 10 lines of 5 bytes and 90 of 6 per thread. */
+	spool_wait_more(sp, &cur, 8 * (10 * 5 + 90 * 6), gen, &dl);
+	n = read_all(sp, &cur, lines, 1000);
+	CHECK_INT(n, 800);
+	free_lines(lines, n < 1000 ? n : 1000);
+	spool_stats(sp, &appends, &syncs);
+	CHECK_INT(appends, 801);
+	/* 1 for "early", then one per 30 ms round at most. */
+	CHECK(syncs < 400);
+	printf("# 800 delayed appends took %llu fdatasync calls\n",
+	    (unsigned long long)(syncs - 1));
+	TEST_END();
+
+	TEST_BEGIN("spool, delayed sync: close syncs what is left; a restart "
+	    "replays it");
+	CHECK(spool_append(sp, "at-close", 8, NULL) == 0);
+	spool_close(&sp);
+	CHECK(spool_open(spooldir, 30, &sp, &cur, &err) == 0);
+	n = read_all(sp, &cur, lines, 1000);
+	CHECK(n >= 1);
+	if (n >= 1)
+		CHECK_STR(lines[n - 1], "at-close");
+	free_lines(lines, n < 1000 ? n : 1000);
+	spool_remove_before(sp, &cur);
 	spool_close(&sp);
 	TEST_END();
 }
@@ -390,6 +457,7 @@ main(void)
 	snprintf(spooldir, sizeof(spooldir), "%s/spool", tmpdir);
 	test_spool();
 	test_spool_pending();
+	test_spool_delayed();
 	test_record();
 	test_writer_build();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
