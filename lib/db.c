@@ -2,6 +2,7 @@
  * db - the libpq binding.  See db.h.
  */
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,13 @@
 
 struct db {
 	PGconn *conn;
+	/*
+	 * Deferred statements (db_defer_begin()): "queuing" until
+	 * db_defer_send(); then "out" until their results are read back.
+	 * "pending" counts them.
+	 */
+	bool queuing, out;
+	int pending;
 };
 
 struct db_result {
@@ -97,18 +105,24 @@ db_alive(struct db *db)
 	return PQstatus(db->conn) == CONNECTION_OK;
 }
 
+static int db_wait_pending(struct db *db, char **error_r);
+
 static PGresult *
 db_run(struct db *db, const char *sql, int nparams, const char *const *params,
     char **error_r, ExecStatusType want)
 {
 	PGresult *res;
 
+	if (db->out && db_wait_pending(db, error_r) < 0)
+		return NULL;
 	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (res == NULL) {
 		*error_r = db_error_text("database", PQerrorMessage(db->conn));
 		return NULL;
 	}
-	if (PQresultStatus(res) != want) {
+	/* A statement run for its effect may return rows: not an error. */
+	if (PQresultStatus(res) != want && !(want == PGRES_COMMAND_OK
+	    && PQresultStatus(res) == PGRES_TUPLES_OK)) {
 		*error_r = db_error_text("database",
 		    PQresultErrorMessage(res)[0] != '\0'
 		    ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
@@ -122,9 +136,21 @@ int
 db_exec(struct db *db, const char *sql, int nparams,
     const char *const *params, long *affected_r, char **error_r)
 {
-	PGresult *res = db_run(db, sql, nparams, params, error_r,
-	    PGRES_COMMAND_OK);
+	PGresult *res;
 
+	if (db->queuing) {
+		if (PQsendQueryParams(db->conn, sql, nparams, NULL, params,
+		    NULL, NULL, 0) == 0) {
+			*error_r = db_error_text("database",
+			    PQerrorMessage(db->conn));
+			return -1;
+		}
+		db->pending++;
+		if (affected_r != NULL)
+			*affected_r = -1;
+		return 0;
+	}
+	res = db_run(db, sql, nparams, params, error_r, PGRES_COMMAND_OK);
 	if (res == NULL)
 		return -1;
 	if (affected_r != NULL)
@@ -265,8 +291,103 @@ db_rollback(struct db *db)
 {
 	char *err = NULL;
 
+	/* A deferred failure was (or will never be) reported elsewhere. */
+	if (db->queuing && db_defer_send(db, &err) < 0) {
+		free(err);
+		err = NULL;
+	}
+	if (db->out && db_wait_pending(db, &err) < 0) {
+		free(err);
+		err = NULL;
+	}
 	if (db_exec(db, "ROLLBACK", 0, NULL, NULL, &err) < 0)
 		free(err);
+}
+
+int
+db_defer_begin(struct db *db, char **error_r)
+{
+	if (db->out && db_wait_pending(db, error_r) < 0)
+		return -1;
+	if (PQenterPipelineMode(db->conn) == 0) {
+		*error_r = db_error_text("database: pipeline mode",
+		    PQerrorMessage(db->conn));
+		return -1;
+	}
+	db->queuing = true;
+	return 0;
+}
+
+int
+db_defer_send(struct db *db, char **error_r)
+{
+	db->queuing = false;
+	if (PQpipelineSync(db->conn) == 0) {
+		*error_r = db_error_text("database", PQerrorMessage(db->conn));
+		/* Nothing can be read back: leave the connection to reset. */
+		db->pending = 0;
+		db->out = false;
+		(void)PQexitPipelineMode(db->conn);
+		return -1;
+	}
+	db->out = true;
+	return 0;
+}
+
+/*
+ * Read back every result of the deferred statements and the sync point,
+ * and leave pipeline mode.  The first error is the outcome.
+ */
+static int
+db_wait_pending(struct db *db, char **error_r)
+{
+	PGresult *res;
+	char *first = NULL;
+	int left = db->pending;
+
+	db->pending = 0;
+	db->out = false;
+	while (left > 0) {
+		/* One statement: its result, then NULL. */
+		while ((res = PQgetResult(db->conn)) != NULL) {
+			ExecStatusType st = PQresultStatus(res);
+
+			if (first == NULL && st != PGRES_COMMAND_OK
+			    && st != PGRES_TUPLES_OK)
+				first = db_error_text("database",
+				    st == PGRES_PIPELINE_ABORTED
+				    ? "statement skipped after an error"
+				    : PQresultErrorMessage(res)[0] != '\0'
+				    ? PQresultErrorMessage(res)
+				    : PQerrorMessage(db->conn));
+			PQclear(res);
+		}
+		left--;
+		if (PQstatus(db->conn) != CONNECTION_OK)
+			break;
+	}
+	/* The sync point. */
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		PQclear(res);
+		if (st == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	if (PQexitPipelineMode(db->conn) == 0 && first == NULL)
+		first = db_error_text("database: pipeline mode",
+		    PQerrorMessage(db->conn));
+	if (first != NULL) {
+		*error_r = first;
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_defer_wait(struct db *db, char **error_r)
+{
+	return db->out ? db_wait_pending(db, error_r) : 0;
 }
 
 int

@@ -78,6 +78,22 @@ int db_begin(struct db *db, char **error_r);
 int db_commit(struct db *db, char **error_r);
 void db_rollback(struct db *db);
 
+/*
+ * Deferred statements, so that the caller works while PostgreSQL does
+ * (libpq pipeline mode).  After db_defer_begin(), db_exec() (and so
+ * db_begin(), db_commit()) only queue their statement and return 0 (with
+ * *affected_r -1); db_defer_send() sends the queue with a sync point and
+ * returns without waiting.  db_defer_wait() reads the results back: 0, or
+ * -1 with the first error (the statements after it were skipped, and an
+ * open transaction is left aborted: roll it back).  Any other call on db
+ * waits first, and fails with the deferred error if there was one;
+ * db_rollback() waits and rolls back whatever happened.  db_query() must
+ * not be called between db_defer_begin() and db_defer_send().
+ */
+int db_defer_begin(struct db *db, char **error_r);
+int db_defer_send(struct db *db, char **error_r);
+int db_defer_wait(struct db *db, char **error_r);
+
 /* The socket, for poll() in event loops (LISTEN/NOTIFY). */
 int db_socket(struct db *db);
 /* LISTEN channel (an identifier we choose, never from input). */

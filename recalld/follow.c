@@ -511,32 +511,65 @@ pos_equal(const struct follow_pos *a, const struct follow_pos *b)
 	    && a->off == b->off;
 }
 
+/*
+ * In a transaction: lock the position row and, when another recalld on
+ * this host moved on from *committed, go where it is.  1 when the row
+ * exists (*dbpos), 0 when not, -1 on error.
+ */
+static int
+lock_and_join(struct follower *f, struct db *db, bool lock,
+    struct follow_pos *committed, struct follow_pos *dbpos, char **error_r)
+{
+	int found;
+
+	memset(dbpos, 0, sizeof(*dbpos));
+	if ((found = load_pos(f, db, lock, dbpos, error_r)) <= 0)
+		return found;
+	if (!pos_equal(dbpos, committed)) {
+		if (follow_seek(f, dbpos, error_r) < 0)
+			return -1;
+		*committed = f->pos;
+		return 2;
+	}
+	return 1;
+}
+
+#define LOCK_POS_SQL "SELECT 1 FROM follower_state" \
+	" WHERE source = $1 AND host = $2 FOR UPDATE"
+
+/*
+ * The batches overlap: a full batch's rows, its position and its COMMIT,
+ * then the next batch's BEGIN and the lock of the position row, are sent
+ * deferred (db_defer_begin()), and the next batch's lines are read and
+ * parsed while PostgreSQL writes them.  Their outcome is read back before
+ * anything else is asked of the database, so "committed" moves only once
+ * it is known, and a failure goes back to the position before the failed
+ * batch.  A second recalld on this host that moved on while we waited for
+ * the lock is seen then: the batch just parsed is rolled back and read
+ * again from the other's position.
+ */
 int
 follow_catch_up(struct follower *f, struct db *db, follow_line_fn *fn,
     follow_flush_fn *flush, void *ctx, size_t batch, size_t *lines_r,
     char **error_r)
 {
-	struct follow_pos committed = f->pos, dbpos, at;
+	struct follow_pos committed = f->pos, sent, dbpos, at;
+	const char *lp[2] = { f->source, f->host };
 	char key[FOLLOW_KEY_MAX], *line, *err = NULL;
-	size_t len, count, total = 0;
+	size_t len, count, total = 0, sent_count = 0;
+	bool deferred = false;
 	int r, found;
 
 	if (batch == 0)
 		batch = 2000;
 	if (lines_r != NULL)
 		*lines_r = 0;
+	if (db_begin(db, error_r) < 0)
+		return -1;
+	if ((found = lock_and_join(f, db, true, &committed, &dbpos,
+	    error_r)) < 0)
+		goto fail;
 	for (;;) {
-		if (db_begin(db, error_r) < 0)
-			return -1;
-		memset(&dbpos, 0, sizeof(dbpos));
-		if ((found = load_pos(f, db, true, &dbpos, error_r)) < 0)
-			goto fail;
-		if (found && !pos_equal(&dbpos, &committed)) {
-			/* Another recalld on this host moved on: join it. */
-			if (follow_seek(f, &dbpos, error_r) < 0)
-				goto fail;
-			committed = f->pos;
-		}
 		for (count = 0; count < batch; count++) {
 			r = follow_next(f, &line, &len, &at, &err);
 			if (r < 0) {
@@ -549,19 +582,56 @@ follow_catch_up(struct follower *f, struct db *db, follow_line_fn *fn,
 			if (fn(ctx, db, line, len, key, error_r) < 0)
 				goto fail;
 		}
+		if (deferred) {
+			/* The previous batch is in, and the row locked. */
+			if (db_defer_wait(db, error_r) < 0)
+				goto fail;
+			deferred = false;
+			committed = sent;
+			total += sent_count;
+			if ((found = lock_and_join(f, db, false, &committed,
+			    &dbpos, error_r)) < 0)
+				goto fail;
+			if (found == 2) {
+				/* Moved on: what was parsed is void. */
+				if (flush != NULL && flush(ctx, db, error_r) < 0)
+					goto fail;
+				db_rollback(db);
+				if (db_begin(db, error_r) < 0)
+					return -1;
+				if ((found = lock_and_join(f, db, true,
+				    &committed, &dbpos, error_r)) < 0)
+					goto fail;
+				continue;
+			}
+		}
 		if (count == 0 && found && pos_equal(&f->pos, &committed)
 		    && f->pos.head_len == dbpos.head_len) {
 			db_rollback(db);	/* nothing new */
 			break;
 		}
+		if (count < batch) {
+			/* The last batch: written and waited for. */
+			if ((flush != NULL && flush(ctx, db, error_r) < 0)
+			    || save_pos(f, db, error_r) < 0
+			    || db_commit(db, error_r) < 0)
+				goto fail;
+			committed = f->pos;
+			total += count;
+			break;
+		}
+		if (db_defer_begin(db, error_r) < 0)
+			goto fail;
+		deferred = true;
 		if ((flush != NULL && flush(ctx, db, error_r) < 0)
 		    || save_pos(f, db, error_r) < 0
-		    || db_commit(db, error_r) < 0)
+		    || db_commit(db, error_r) < 0
+		    || db_begin(db, error_r) < 0
+		    || db_exec(db, LOCK_POS_SQL, 2, lp, NULL, error_r) < 0
+		    || db_defer_send(db, error_r) < 0)
 			goto fail;
-		committed = f->pos;
-		total += count;
-		if (count < batch)
-			break;
+		sent = f->pos;
+		sent_count = count;
 	}
 	if (lines_r != NULL)
 		*lines_r = total;

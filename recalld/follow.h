@@ -19,6 +19,9 @@
  * position is saved in follower_state in the same transaction, so after a
  * crash a line is neither lost nor inserted twice.  The row is locked
  * (FOR UPDATE) per batch, so two recallds on one host never interleave.
+ * A full batch is committed deferred (db_defer_begin()) while the next one
+ * is read and parsed, so recalld's parsing and PostgreSQL's writing
+ * overlap; the position in memory moves on only once the commit is known.
  *
  * Ownership: a struct follower owns its descriptor and buffer; lines handed
  * out point into that buffer and stay valid until the next follow_next().

@@ -66,4 +66,12 @@ INSERT INTO schema_version (version) VALUES (7);
 COMMIT;
 \endif
 
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 8) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/008_lean_route_indexes.sql
+INSERT INTO schema_version (version) VALUES (8);
+COMMIT;
+\endif
+
 \ir roles.sql

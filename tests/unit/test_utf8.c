@@ -55,10 +55,53 @@ test_scrub(void)
 	TEST_END();
 }
 
+/*
+ * The ASCII fast path reads eight bytes at a time: a bad byte, a NUL or a
+ * multibyte sequence at every offset of a longer line, at the end, and in
+ * the bytes after the last full eight, must be seen exactly as byte by
+ * byte.
+ */
+static void
+test_every_offset(void)
+{
+	static const char *const odd[] = { "\xe9", "\x80", "\xc3\xa9",
+	    "\xe2\x82\xac", "\xe2\x82" };
+	static const size_t bad[] = { 1, 1, 0, 0, 2 };
+	char buf[64], want[64];
+	size_t k, at, total, n;
+
+	TEST_BEGIN("utf8: a bad byte, NUL or sequence at every offset");
+	for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+		n = strlen(odd[k]);
+		for (total = 1; total <= 40; total++) {
+			for (at = 0; at + n <= total; at++) {
+				memset(buf, 'a', total);
+				memcpy(buf + at, odd[k], n);
+				memcpy(want, buf, total);
+				memset(want + at, '?', bad[k]);
+				CHECK_INT(utf8_valid(buf, total), bad[k] == 0);
+				CHECK_INT(utf8_scrub(buf, total), bad[k]);
+				CHECK(memcmp(buf, want, total) == 0);
+			}
+		}
+	}
+	for (total = 1; total <= 40; total++) {
+		for (at = 0; at < total; at++) {
+			memset(buf, 'a', total);
+			buf[at] = '\0';
+			CHECK(!utf8_valid(buf, total));
+			CHECK_INT(utf8_scrub(buf, total), 1);
+			CHECK_INT(buf[at], '?');
+		}
+	}
+	TEST_END();
+}
+
 int
 main(void)
 {
 	test_valid();
 	test_scrub();
+	test_every_offset();
 	return test_done();
 }
