@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cfg.h"
@@ -28,6 +29,17 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* This process's CPU time (user + system), in seconds. */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+	    + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int
@@ -120,13 +132,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(argv[1], "ingest") == 0) {
-		double t0 = now_s();
+		double t0 = now_s(), c0 = cpu_s();
 
 		if (ledger_catch_up(l, db, &lines, &err) < 0) {
 			fprintf(stderr, "ledgertool: %s\n", err);
 			return 1;
 		}
-		printf("ingested %zu lines in %.3f s\n", lines, now_s() - t0);
+		printf("ingested %zu lines in %.3f s (cpu %.3f s)\n", lines,
+		    now_s() - t0, cpu_s() - c0);
 	} else if (strcmp(argv[1], "copies") == 0 && argc == 5) {
 		struct ledger_copies c;
 		int r = ledger_exposures(l, db, argv[3], argv[4], &c, &err);

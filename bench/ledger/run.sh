@@ -12,7 +12,10 @@
 # With RECALL_CONF set (a lab: tests/lab/lab.sh up DIR; . DIR/env) it also
 # ingests generated Postfix and Dovecot logs through follow + ledger into
 # PostgreSQL (LEDGER_DB_LINES lines each, default 100,000), appended to the
-# lab's events.postfix_log and events.dovecot_log, and prints those rates.
+# lab's events.postfix_log and events.dovecot_log, and prints those rates:
+# lines per second of wall time (PostgreSQL's work included: on a small
+# machine it is the bound), and lines per CPU second of the following
+# process itself, i.e. what one core of recalld ingests.
 set -eu
 cd "$(dirname "$0")/../.."
 LINES=${LINES:-1000000}
@@ -75,9 +78,11 @@ if [ -n "${RECALL_CONF:-}" ]; then
 		cat "$work/$src.log" >> "$log"
 		out=$("$work/ledgertool" ingest "$RECALL_CONF")
 		t=$(echo "$out" | sed -n 's/.* in \([0-9.]*\) s.*/\1/p')
+		c=$(echo "$out" | sed -n 's/.*(cpu \([0-9.]*\) s).*/\1/p')
 		got=$(echo "$out" | sed -n 's/^ingested \([0-9]*\) lines.*/\1/p')
-		printf '%-8s into PostgreSQL: %s = %.0f lines/s\n' "$src" "$out" \
-		    "$(echo "$got / $t" | bc -l)"
+		printf '%-8s into PostgreSQL: %s = %.0f lines/s; %.0f lines a CPU second of the follower\n' \
+		    "$src" "$out" "$(echo "$got / $t" | bc -l)" \
+		    "$(echo "$got / $c" | bc -l)"
 		[ "$got" = "$n" ] || echo "# $src: read $got of the $n lines appended"
 	done
 fi
