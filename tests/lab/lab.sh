@@ -23,7 +23,8 @@
 # LAB_EXTRA_USERS=N (N more mailboxes u00001@ .. uNNNNN@example.test,
 # password = name + "pw"; for bench/recall), LAB_EVENTS=documented (the
 # event filters of docs/dovecot.md instead of the unfiltered ones the
-# tests read; for bench/recall).
+# tests read; for bench/recall), LAB_PG_SHARED_BUFFERS (PostgreSQL's
+# shared_buffers, default 32MB so that many labs fit; for benchmarks).
 # Runs as root. Every process it starts is recorded and stopped by "down";
 # nothing else is touched.
 
@@ -565,7 +566,7 @@ port = 5432
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-shared_buffers = 32MB
+shared_buffers = ${LAB_PG_SHARED_BUFFERS:-32MB}
 max_connections = 100
 EOF
 	as_postgres "$bin/pg_ctl" -D "$D/pg/data" -l "$D/log/postgres.log" \
