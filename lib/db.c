@@ -99,7 +99,16 @@ db_close(struct db **dbp)
 bool
 db_alive(struct db *db)
 {
-	if (PQstatus(db->conn) == CONNECTION_OK)
+	/* A deferred sequence cut short leaves libpq in pipeline mode,
+	 * where no plain statement runs: start afresh. */
+	if (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF) {
+		db->queuing = db->out = false;
+		db->pending = 0;
+		if (PQexitPipelineMode(db->conn) == 0)
+			PQreset(db->conn);
+	}
+	if (PQstatus(db->conn) == CONNECTION_OK
+	    && PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF)
 		return true;
 	PQreset(db->conn);
 	return PQstatus(db->conn) == CONNECTION_OK;

@@ -14,6 +14,8 @@
 #      not either;
 #   3. without the trigger, recalld goes on from there: every line is in
 #      once, and the position is the end of the file.
+# Then recalld's database session is terminated again and again while
+# 200,000 more lines arrive: it reconnects and puts every line in once.
 . "$(dirname "$0")/lib.sh"
 lab_start
 
@@ -118,5 +120,37 @@ check "dovecot: every line is in once ($N)" \
     test "$(dv_rows)" = $N
 check "dovecot: one row a uid" \
     test "$(psql_lab "select count(distinct uid) from route_event where copy_addr = 'batchuser'")" = $N
+
+# ---- The connection dies while batches are in flight ------------------------
+# 200,000 lines are appended in 20 pieces while recalld's database session
+# is terminated every 0.3 s.  It must reconnect each time (libpq left in
+# pipeline mode by a cut-short deferred batch included) and still put every
+# line in once.
+M=200000
+awk -v n=$M -v now="$now" 'BEGIN {
+	for (i = 1; i <= n; i++)
+		printf "%s mx postfix/smtp[%d]: C%010X: to=<k%d@ext.test>, relay=127.0.0.1[127.0.0.1]:25, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n", now, 900 + i % 50, i, i
+}' > "$work/postfix2"
+split -n l/20 "$work/postfix2" "$work/piece."
+(
+	for _ in $(seq 25); do
+		psql_lab "select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = 'recalld'"
+		sleep 0.3
+	done
+) > "$work/kills" 2>/dev/null &
+killer=$!
+for f in "$work"/piece.*; do
+	cat "$f" >> "$MAILLOG"
+	sleep 0.3
+done
+wait "$killer"
+diag "recalld sessions terminated: $(paste -sd+ "$work/kills" | bc)"
+wait_for 90 caught_up postfix "$MAILLOG"
+check "killed sessions: caught up to the end of the file" \
+    caught_up postfix "$MAILLOG"
+check "killed sessions: every line is in once ($M)" \
+    test "$(psql_lab "select count(*), count(distinct queue_id) from route_event where queue_id like 'C%' and event = 'relayed'")" = "$M|$M"
+check "killed sessions: recalld still runs" \
+    kill -0 "$(cut -d' ' -f1 "$LAB/run/recalld.pid")"
 
 done_testing
