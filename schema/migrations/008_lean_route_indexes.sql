@@ -12,8 +12,9 @@
 -- ledger_message_load()), so the plans do not change.
 --
 -- Upgrade note: rebuilding the indexes takes a lock that holds back
--- recalld's writes to route_event until it is done (seconds per million
--- rows); the milter does not write route_event and is not affected.
+-- writes to route_event until it is done (seconds per million rows):
+-- recalld's log followers wait, and so does the milter's writer for its
+-- route events, but no mail does (the milter's records wait in its spool).
 DROP INDEX route_event_recall;
 CREATE INDEX route_event_recall ON route_event (recall_id, at)
     WHERE recall_id IS NOT NULL;
