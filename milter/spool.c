@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "spool.h"
 #include "xalloc.h"
@@ -378,13 +379,7 @@ spool_syncer(void *arg)
 			pthread_cond_wait(&sp->sync_cv, &sp->lock);
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += sp->sync_delay_ms / 1000;
-		ts.tv_nsec += (sp->sync_delay_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in_ms(&ts, sp->sync_delay_ms);
 		while (!sp->stopping && pthread_cond_timedwait(&sp->sync_cv,
 		    &sp->lock, &ts) != ETIMEDOUT)
 			;
@@ -598,13 +593,7 @@ spool_wait(struct spool *sp, const struct spool_cursor *cur, int timeout_ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_in_ms(&ts, timeout_ms);
 	pthread_mutex_lock(&sp->lock);
 	if (cur->seg == sp->seg && cur->off >= sp->seg_synced) {
 		spool_wait_begin(sp, cur->off + 1);

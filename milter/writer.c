@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "deadline.h"
 #include "log.h"
 #include "sbuf.h"
 #include "writer.h"
@@ -369,22 +370,15 @@ writer_hurried(struct writer *w)
 static void
 writer_linger(struct writer *w)
 {
-	struct timespec deadline, now;
+	struct timespec deadline;
 	uint64_t have, gen;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_nsec += WRITER_LINGER_MS * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-		deadline.tv_nsec %= 1000000000L;
-	}
+	deadline_in_ms(&deadline, WRITER_LINGER_MS);
 	for (;;) {
 		have = spool_pending(w->spool, &w->cur, &gen);
 		if (have == 0 || have >= WRITER_BATCH_BYTES || writer_hurried(w))
 			return;
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec
-		    && now.tv_nsec >= deadline.tv_nsec))
+		if (deadline_passed(&deadline))
 			return;
 		spool_wait_more(w->spool, &w->cur, WRITER_BATCH_BYTES, gen,
 		    &deadline);
@@ -594,13 +588,7 @@ writer_wait_committed(struct writer *w, const struct spool_cursor *end,
 
 	if (w == NULL)
 		return false;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_in_ms(&ts, timeout_ms);
 	pthread_mutex_lock(&w->lock);
 	w->waiters++;
 	pthread_mutex_unlock(&w->lock);
