@@ -74,4 +74,12 @@ INSERT INTO schema_version (version) VALUES (8);
 COMMIT;
 \endif
 
+SELECT NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 9) AS need \gset
+\if :need
+BEGIN;
+\ir migrations/009_byte_collation.sql
+INSERT INTO schema_version (version) VALUES (9);
+COMMIT;
+\endif
+
 \ir roles.sql

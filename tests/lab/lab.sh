@@ -24,7 +24,9 @@
 # password = name + "pw"; for bench/recall), LAB_EVENTS=documented (the
 # event filters of docs/dovecot.md instead of the unfiltered ones the
 # tests read; for bench/recall), LAB_PG_SHARED_BUFFERS (PostgreSQL's
-# shared_buffers, default 32MB so that many labs fit; for benchmarks).
+# shared_buffers, default 32MB so that many labs fit; for benchmarks),
+# LAB_PG_LOCALE (the cluster's locale, default C; e.g. C.UTF-8 to measure
+# what a site whose database sorts by a libc locale sees).
 # Runs as root. Every process it starts is recorded and stopped by "down";
 # nothing else is touched.
 
@@ -555,7 +557,7 @@ start_pg() {
 	bin=$(pg_bindir)
 	[ -x "$bin/initdb" ] || die "PostgreSQL server binaries not found (PG_BINDIR)"
 	as_postgres "$bin/initdb" -D "$D/pg/data" -U postgres -A trust \
-	    -E UTF8 --locale=C --no-sync --no-instructions \
+	    -E UTF8 --locale="${LAB_PG_LOCALE:-C}" --no-sync --no-instructions \
 	    >> "$D/log/lab.log" 2>&1 ||
 	    { show_log "$D/log/lab.log"; die "initdb failed"; }
 	cat >> "$D/pg/data/postgresql.conf" <<EOF
