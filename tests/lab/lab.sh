@@ -26,7 +26,9 @@
 # tests read; for bench/recall), LAB_PG_SHARED_BUFFERS (PostgreSQL's
 # shared_buffers, default 32MB so that many labs fit; for benchmarks),
 # LAB_PG_LOCALE (the cluster's locale, default C; e.g. C.UTF-8 to measure
-# what a site whose database sorts by a libc locale sees).
+# what a site whose database sorts by a libc locale sees),
+# LAB_DOVECOT_EXTRA (settings appended to dovecot.conf; for benchmarks of
+# Dovecot's own settings).
 # Runs as root. Every process it starts is recorded and stopped by "down";
 # nothing else is touched.
 
@@ -437,6 +439,7 @@ service doveadm {
     port = $DOVEADM_PORT
   }
 }
+${LAB_DOVECOT_EXTRA:-}
 EOF
 }
 
