@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "db.h"
@@ -93,6 +94,18 @@ db_close(struct db **dbp)
 		return;
 	PQfinish((*dbp)->conn);
 	free(*dbp);
+	*dbp = NULL;
+}
+
+void
+db_forget(struct db **dbp)
+{
+	int fd;
+
+	if (*dbp == NULL)
+		return;
+	if ((fd = PQsocket((*dbp)->conn)) >= 0)
+		(void)close(fd);
 	*dbp = NULL;
 }
 

@@ -33,6 +33,14 @@ struct sbuf;
 int db_open_as(const char *conninfo, const char *role, struct db **db_r,
     char **error_r);
 void db_close(struct db **db);
+/*
+ * In a child after fork(): let go of the parent's session without ending
+ * it (PQfinish() would send the server a Terminate on the shared socket).
+ * Closes this process's copy of the socket and sets *db to NULL; the
+ * connection's memory is left allocated on purpose (the child ends with
+ * _exit()).
+ */
+void db_forget(struct db **db);
 /* Is the connection usable?  Tries one reset when it is not. */
 bool db_alive(struct db *db);
 

@@ -9,12 +9,15 @@
  * recalld.user when set.  Then one single-threaded poll loop over the
  * control socket and a signalfd:
  *
- *   SIGTERM, SIGINT  remove the socket and exit 0
+ *   SIGTERM, SIGINT  remove the socket, let running requests finish,
+ *                    exit 0
  *   SIGHUP           reload recall.conf, the tag keys and the API key;
  *                    on any error keep the running configuration
+ *   SIGCHLD          a request's process ended
  *
- * A request runs to its end before the next is accepted.  Between
- * requests, expired quarantine is purged: at start-up and every
+ * Each connection is served by a child process (worker.h), at most
+ * WORKER_MAX at once.  The main process follows the logs every second,
+ * runs recall requests by mail, and purges expired quarantine: at start-up and every
  * QUARANTINE_PURGE_INTERVAL seconds (quarantine.h), and pending copies
  * of earlier requests are retried every RECALL_RETRY_TICK seconds
  * (recall.h).
@@ -44,7 +47,14 @@
 #include "server.h"
 #include "store.h"
 #include "tag.h"
+#include "worker.h"
 #include "xalloc.h"
+
+/*
+ * The main process (after daemon()); the request processes it forks
+ * connect on their own, and say so only at debug level.
+ */
+static pid_t main_pid;
 
 /* Everything a configuration (re)load produces. */
 struct loaded {
@@ -115,11 +125,12 @@ ledger_ready(struct recall_env *env)
 		return;
 	}
 	env->ledger = l;
-	log_info("route ledger: following %s and %s",
-	    *env->cfg->events.postfix_log != '\0'
-	    ? env->cfg->events.postfix_log : "(no Postfix log)",
-	    *env->cfg->events.dovecot_log != '\0'
-	    ? env->cfg->events.dovecot_log : "(no Dovecot log)");
+	if (getpid() == main_pid)
+		log_info("route ledger: following %s and %s",
+		    *env->cfg->events.postfix_log != '\0'
+		    ? env->cfg->events.postfix_log : "(no Postfix log)",
+		    *env->cfg->events.dovecot_log != '\0'
+		    ? env->cfg->events.dovecot_log : "(no Dovecot log)");
 }
 
 static int
@@ -130,7 +141,10 @@ db_ready(struct recall_env *env, char **error_r)
 		if (db_open_as(env->cfg->db_conninfo, "recalld", &env->db,
 		    error_r) < 0)
 			return -1;
-		log_info("connected to the database");
+		if (getpid() == main_pid)
+			log_info("connected to the database");
+		else
+			log_debug("connected to the database");
 	}
 	ledger_ready(env);
 	return 0;
@@ -327,6 +341,7 @@ main(int argc, char **argv)
 	struct loaded cur;
 	struct recall_env env;
 	struct pollfd pfd[2];
+	struct workers workers;
 	sigset_t mask;
 	char *errors = NULL, *sock_path;
 	int c, lfd, sfd;
@@ -381,6 +396,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		fatal(EX_OSERR, "sigprocmask");
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
@@ -401,11 +417,12 @@ main(int argc, char **argv)
 	}
 	if (!foreground && daemon(0, 0) < 0)
 		fatal(EX_OSERR, "daemon");
+	main_pid = getpid();
 	drop_privileges(cur.cfg->recalld.user);
 	log_info("recalld %s listening on %s", RECALL_VERSION, sock_path);
 
+	workers_init(&workers);
 	pfd[0].fd = lfd;
-	pfd[0].events = POLLIN;
 	pfd[1].fd = sfd;
 	pfd[1].events = POLLIN;
 	next_purge = monotonic_now();
@@ -420,6 +437,8 @@ main(int argc, char **argv)
 			next_purge = monotonic_now() + QUARANTINE_PURGE_INTERVAL;
 			now = monotonic_now();
 		}
+		/* While WORKER_MAX requests run, new ones wait in the backlog. */
+		pfd[0].events = workers_full(&workers) ? 0 : POLLIN;
 		ready = poll(pfd, 2, next_purge - now < LEDGER_INTERVAL_MS / 1000
 		    ? (int)(next_purge - now) * 1000 : LEDGER_INTERVAL_MS);
 		/* Follow the logs between requests, at most once a second. */
@@ -445,7 +464,9 @@ main(int argc, char **argv)
 			struct signalfd_siginfo si;
 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
+				if (si.ssi_signo == SIGCHLD) {
+					workers_reap(&workers);
+				} else if (si.ssi_signo == SIGHUP) {
 					log_info("SIGHUP: reloading %s", path);
 					reload(path, &cur, &env);
 				} else {
@@ -455,14 +476,18 @@ main(int argc, char **argv)
 				}
 			}
 		}
-		if (!done && (pfd[0].revents & POLLIN))
-			server_serve_one(lfd, &env, db_ready);
+		if (!done && (pfd[0].revents & POLLIN)) {
+			int mine[2] = { lfd, sfd };
+
+			workers_spawn(&workers, lfd, mine, 2, &env, db_ready);
+		}
 	}
 
 	close(lfd);
 	if (unlink(sock_path) < 0 && errno != ENOENT)
 		log_warn("unlink %s", sock_path);
 	free(sock_path);
+	workers_wait_all(&workers);
 	ledger_free(&env.ledger);
 	db_close(&env.db);
 	loaded_free(&cur);

@@ -276,23 +276,26 @@ server_answer(struct recall_env *env, server_db_ready_fn *db_ready,
 	return answer;
 }
 
+int
+server_accept(int listen_fd)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+	    && errno != EINTR && errno != ECONNABORTED)
+		log_warn("control socket: accept");
+	return fd;
+}
+
 void
-server_serve_one(int listen_fd, struct recall_env *env,
-    server_db_ready_fn *db_ready)
+server_serve(int fd, struct recall_env *env, server_db_ready_fn *db_ready)
 {
 	char *frame = NULL, *answer = NULL, *user;
 	const char *perr = NULL;
 	size_t len = 0;
 	uid_t uid = (uid_t)-1;
-	int fd, got;
+	int got;
 
-	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
-		    && errno != ECONNABORTED)
-			log_warn("control socket: accept");
-		return;
-	}
 	if ((user = peer_user(fd, &uid)) == NULL) {
 		log_warnx("control socket: refusing uid %ld: no such user",
 		    (long)uid);

@@ -11,8 +11,8 @@
  * still be written) and is closed.  Nothing a client sends can stop the
  * daemon.
  *
- * Blocking: server_serve_one() handles one connection to its end; the
- * daemon serves requests one at a time (see recalld(8)).
+ * Blocking: server_serve() handles one connection to its end; recalld
+ * runs it in a child process per connection (worker.h).
  */
 #ifndef RECALL_SERVER_H
 #define RECALL_SERVER_H
@@ -35,8 +35,11 @@ int server_listen(const char *path, char **error_r);
  */
 typedef int server_db_ready_fn(struct recall_env *env, char **error_r);
 
-/* Accept and serve one connection, if one is waiting. */
-void server_serve_one(int listen_fd, struct recall_env *env,
+/* A waiting connection (close-on-exec), or -1 when there is none. */
+int server_accept(int listen_fd);
+
+/* Serve the connection fd to its end: one request, one answer; closes fd. */
+void server_serve(int fd, struct recall_env *env,
     server_db_ready_fn *db_ready);
 
 /*

@@ -142,6 +142,25 @@ store_open(const struct recall_cfg *cfg, struct store **st_r,
 	return 0;
 }
 
+int
+store_after_fork(struct store *st)
+{
+	size_t i;
+
+	if (st->curl != NULL)
+		curl_easy_cleanup(st->curl);
+	for (i = 0; i < STORE_BATCH_PARALLEL; i++)
+		if (st->slot[i] != NULL) {
+			curl_easy_cleanup(st->slot[i]);
+			st->slot[i] = NULL;
+		}
+	if (st->multi != NULL)
+		curl_multi_cleanup(st->multi);
+	st->multi = NULL;
+	st->curl = curl_easy_init();
+	return st->curl != NULL ? 0 : -1;
+}
+
 void
 store_free(struct store **stp)
 {

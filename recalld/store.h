@@ -44,6 +44,13 @@ struct store;
 int store_open(const struct recall_cfg *cfg, struct store **st_r,
     char **error_r);
 void store_free(struct store **st);
+/*
+ * In a child after fork(): drop the curl handles, whose connections are
+ * the parent's sockets (closing our copies sends nothing over plain
+ * HTTP), and start afresh with the same URL and key.  Returns 0, or -1
+ * on out of memory.
+ */
+int store_after_fork(struct store *st);
 
 /*
  * Every copy in every mailbox of user whose X-Recall-ID equals one of

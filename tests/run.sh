@@ -85,7 +85,8 @@ for g in $groups; do
 		# The daemons built with ASan and UBSan, in the integration
 		# tests that reach most of their code; the lab fails the run
 		# on any sanitizer report in their logs (LAB_SANITIZED).
-		for t in t_recall_race t_recall_many t_routes t_milter_dbdown; do
+		for t in t_recall_race t_recall_many t_routes t_milter_dbdown \
+		    t_concurrent; do
 			[ -f "tests/integration/$t.sh" ] || continue
 			run_suite "sanitized/$t.sh" 900 env \
 			    LAB_BIN_DIR="$(pwd)/$BUILD/asan/bin" LAB_SANITIZED=1 \

@@ -9,7 +9,9 @@
 #            print copies/s.  Target: N = 10,000 in at most 10 s.
 #            Then the floor in the same run: Dovecot alone doing the same
 #            two passes (bench/recall/floor.py) on N fresh copies, and
-#            the ratio recall / floor (recalld's own overhead).
+#            the ratio recall / floor (recalld's own overhead).  And a
+#            "recallctl status" of the baseline's message, alone and 3 s
+#            into the large recall: a long recall holds no request back.
 #   bigbox   the find in mailboxes with years of mail: BIG users (15) a
 #            side, each given BIG_MSGS (3,000) old messages that Dovecot
 #            has no header of cached (bench/recall/oldmail.py); one message
@@ -93,6 +95,14 @@ send_many() {
 	MSGID=$msgid
 }
 
+# probe MSGID: seconds a "recallctl status MSGID" takes.
+probe() {
+	local t0
+	t0=$(now)
+	ctl --json status "$1" > /dev/null
+	since "$t0"
+}
+
 # recall_one N LABEL: send one message to N mailboxes (u00001.. after
 # OFFSET), recall it, print copies/s; RATE gets the copies/s.
 recall_one() {
@@ -100,7 +110,17 @@ recall_one() {
 	send_many "$n" "bench recall $label"
 	sleep 2		# recalld follows the logs every second
 	t0=$(now)
-	ctl --json recall "$MSGID" > "$work/out.json"
+	if [ -n "${PROBE:-}" ]; then
+		# A status query while this recall runs (recalld serves each
+		# connection in a process of its own).
+		ctl --json recall "$MSGID" > "$work/out.json" &
+		local bg=$!
+		sleep 3
+		PROBE_S=$(probe "$PROBE")
+		wait "$bg"
+	else
+		ctl --json recall "$MSGID" > "$work/out.json"
+	fi
 	rc=$?
 	t=$(since "$t0")
 	recalled=$(jq '[.copies[] | select(.outcome == "recalled")] | length' "$work/out.json")
@@ -122,7 +142,14 @@ if [[ " $phases " == *" copies "* ]]; then
 	BASE=${BASE:-200}
 	recall_one "$BASE" baseline
 	base_rate=$RATE
-	recall_one "$N" target
+	base_msgid=$MSGID
+	# The status of the baseline's request, alone and then while the
+	# large recall runs: the ratio shows whether a long recall holds
+	# other requests back.
+	alone=$(for i in 1 2 3 4 5; do probe "$base_msgid"; done | sort -n | sed -n 3p)
+	PROBE=$base_msgid recall_one "$N" target
+	printf 'status   alone %.3f s (median of 5), during the %d-copy recall %.3f s: ratio %.1f\n' \
+	    "$alone" "$N" "$PROBE_S" "$(echo "$PROBE_S / $alone" | bc -l)"
 	target_s=$(echo "$N / $RATE" | bc -l)
 	printf 'recall   ratio copies/s at N=%d / N=%d: %.2f\n' "$N" "$BASE" \
 	    "$(echo "$RATE / $base_rate" | bc -l)"

@@ -400,5 +400,42 @@ reason_of() {
 	jq -r --arg r "$1" '.copies[] | select(.recipient == $r) | .reason' "$OUT"
 }
 
+# recalld_hup: SIGHUP recalld, wait until it logged the result.  Sets RPID
+# (recalld's pid).
+recalld_hup() {
+	local n
+	n=$(grep -c 'SIGHUP' "$LAB/log/recalld.log")
+	read -r RPID _ < "$LAB/run/recalld.pid"
+	kill -HUP "$RPID"
+	wait_for 10 test "$(grep -c 'SIGHUP' "$LAB/log/recalld.log")" -gt "$n"
+	sleep 0.3
+}
+
+# gate_start: put tests/integration/doveadm_gate.py between recalld and
+# Dovecot's doveadm API (recall.conf's doveadm_url, reloaded by SIGHUP),
+# stopped with the lab.  Sets GATE (its directory: "hook", "log"), GPORT,
+# GATE_PID and RPID (recalld's pid).
+gate_start() {
+	GATE=$LAB/gate
+	mkdir -p "$GATE"
+	python3 "$LIB_DIR/doveadm_gate.py" "$DOVEADM_URL" "$GATE/port" \
+	    "$GATE" 2> "$LAB/log/gate.err" &
+	GATE_PID=$!
+	trap gate_stop EXIT
+	wait_for 10 test -s "$GATE/port" || not_ok "the gate listens"
+	GPORT=$(cat "$GATE/port")
+	sed -i "s|^\(  doveadm_url = \).*;|\1\"http://127.0.0.1:$GPORT/doveadm/v1\";|" \
+	    "$RECALL_CONF"
+	recalld_hup
+}
+
+gate_stop() {
+	local rc=$?
+	kill "$GATE_PID" 2> /dev/null
+	wait "$GATE_PID" 2> /dev/null
+	(exit $rc)
+	lab_stop
+}
+
 # dove ARGS...: doveadm with the lab's Dovecot; its stderr is dropped.
 dove() { doveadm -c "$DOVECOT_CONF" "$@" 2>/dev/null; }

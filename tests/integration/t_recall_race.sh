@@ -23,30 +23,7 @@ lab_start
 
 OUT=$LAB/log/t_race_out
 ERR=$LAB/log/t_race_err
-GATE=$LAB/gate
-mkdir -p "$GATE"
-
-# The gate, and stopping it with the lab.
-python3 "$(dirname "$0")/doveadm_gate.py" "$DOVEADM_URL" "$GATE/port" "$GATE" \
-    2> "$LAB/log/gate.err" &
-GATE_PID=$!
-race_stop() {
-	local rc=$?
-	kill "$GATE_PID" 2> /dev/null
-	wait "$GATE_PID" 2> /dev/null
-	(exit $rc)
-	lab_stop
-}
-trap race_stop EXIT
-wait_for 10 test -s "$GATE/port" || not_ok "the gate listens"
-GPORT=$(cat "$GATE/port")
-sed -i "s|^\(  doveadm_url = \).*;|\1\"http://127.0.0.1:$GPORT/doveadm/v1\";|" \
-    "$RECALL_CONF"
-n=$(grep -c 'SIGHUP' "$LAB/log/recalld.log")
-read -r RPID _ < "$LAB/run/recalld.pid"
-kill -HUP "$RPID"
-wait_for 10 test "$(grep -c 'SIGHUP' "$LAB/log/recalld.log")" -gt "$n"
-sleep 0.3
+gate_start
 
 send_mail alice@example.test \
     "bob@example.test,carol@example.test,dave@example.test,erin@example.test" \

@@ -10,16 +10,6 @@ lab_start
 OUT=$LAB/log/t_recall_out
 ERR=$LAB/log/t_recall_err
 
-# hup: SIGHUP recalld and wait until it logged the result.
-hup() {
-	local n
-	n=$(grep -c 'SIGHUP' "$LAB/log/recalld.log")
-	read -r RPID _ < "$LAB/run/recalld.pid"
-	kill -HUP "$RPID"
-	wait_for 10 test "$(grep -c 'SIGHUP' "$LAB/log/recalld.log")" -gt "$n"
-	sleep 0.3
-}
-
 # set_conf KEY VALUE: replace "KEY = ...;" in recall.conf.
 set_conf() {
 	sed -i "s|^\(  $1 = \).*;|\1$2;|" "$RECALL_CONF"
@@ -98,7 +88,7 @@ wait_delivered carol 1
     > "$TAG_KEY_FILE.new"
 chmod 600 "$TAG_KEY_FILE.new"
 mv "$TAG_KEY_FILE.new" "$TAG_KEY_FILE"
-hup
+recalld_hup
 check "2: SIGHUP reloads" grep -q 'configuration reloaded' "$LAB/log/recalld.log"
 ctl --json recall "$M2"
 check "2: a copy tagged under the older key is still recalled" \
@@ -114,7 +104,7 @@ wait_queue_empty 20
 wait_delivered dave 1
 URL=$DOVEADM_URL
 set_conf doveadm_url '"http://127.0.0.1:9/doveadm/v1"'
-hup
+recalld_hup
 ctl --json recall "$M3"
 check "3: store unreachable exits 2 (failed)" test "$RC" = 2
 check "3: dave pending" test "$(outcome_of dave@example.test)" = pending
@@ -122,7 +112,7 @@ check "3: the reason names the store" \
     eval "reason_of dave@example.test | grep -q 'mail store is unreachable'"
 check "3: dave's copy stays" test "$(mail_count dave)" = 1
 set_conf doveadm_url "\"$URL\""
-hup
+recalld_hup
 ctl --json recall "$M3"
 check "3: once reachable again, recalled (exit 0)" \
     test "$RC" = 0 -a "$(outcome_of dave@example.test)" = recalled
@@ -137,7 +127,7 @@ wait_queue_empty 20
 wait_delivered erin 1
 cp -p "$DOVEADM_KEY_FILE" "$LAB/etc/doveadm.key.good"
 printf 'wrongkey\n' > "$DOVEADM_KEY_FILE"
-hup
+recalld_hup
 ctl --json recall "$M4"
 check "4: a refused key is pending, not a crash" \
     test "$(outcome_of erin@example.test)" = pending
@@ -146,13 +136,13 @@ check "4: the log says the key was refused" \
 check "4: erin's copy stays" test "$(mail_count erin)" = 1
 cp -p "$LAB/etc/doveadm.key.good" "$DOVEADM_KEY_FILE"
 chmod 644 "$DOVEADM_KEY_FILE"
-hup
+recalld_hup
 check "4: a readable key file fails the reload" \
     grep -q 'reload failed, keeping the running configuration' "$LAB/log/recalld.log"
 check "4: recalld -n refuses it too" \
     eval "! '${LAB_BIN_DIR:-$REPO/build/bin}/recalld' -n -c '$RECALL_CONF' 2>/dev/null"
 chmod 600 "$DOVEADM_KEY_FILE"
-hup
+recalld_hup
 ctl --json recall "$M4"
 check "4: with the right key again, recalled" \
     test "$RC" = 0 -a "$(outcome_of erin@example.test)" = recalled
@@ -166,12 +156,12 @@ send_mail alice@example.test bob@example.test carol@example.test --auth alice \
 M5=$MSGID
 wait_queue_empty 20
 set_conf opt_out '[ "carol@example.test" ]'
-hup
+recalld_hup
 ctl --json recall "$M5" --dry-run
 check "5: an opted-out recipient is opted-out" \
     test "$(outcome_of carol@example.test)" = opted-out
 set_conf max_age 0
-hup
+recalld_hup
 sleep 1.1
 ctl --json recall "$M5"
 check "5: older than max_age is expired, exit 2" \
@@ -182,12 +172,12 @@ check "5: nothing removed" test "$(mail_count carol mailbox INBOX subject 'store
 
 CONNINFO=$(sed -n 's/^database = { conninfo = "\(.*\)"; };$/\1/p' "$RECALL_CONF")
 sed -i "s|^database = { conninfo = .*|database = { conninfo = \"host=$LAB/nonexistent dbname=recall\"; };|" "$RECALL_CONF"
-hup
+recalld_hup
 ctl recall "$M5" --dry-run
 check "6: database down exits 69" test "$RC" = 69
 check "6: and says why" grep -q 'database' "$ERR"
 sed -i "s|^database = { conninfo = .*|database = { conninfo = \"$CONNINFO\"; };|" "$RECALL_CONF"
-hup
+recalld_hup
 ctl recall "$M5" --dry-run
 check "6: back once the database is" test "$RC" = 2
 check "6: recalld survived it all" \
@@ -198,7 +188,7 @@ check "6: recalld survived it all" \
 set_conf max_age 86400
 set_conf opt_out '[ "carol@example.test" ]'
 set_conf recall_read true
-hup
+recalld_hup
 send_mail alice@example.test bob@example.test carol@example.test --auth alice \
     --subject "store 7" || not_ok "7: submit"
 M7=$MSGID
@@ -219,7 +209,7 @@ check "7: ... and stays (doveadm)" \
     test "$(mail_count carol mailbox INBOX subject 'store 7')" = 1
 set_conf recall_read false
 set_conf opt_out '[ ]'
-hup
+recalld_hup
 send_mail alice@example.test erin@example.test --auth alice \
     --subject "store 7b" || not_ok "7: submit b"
 M7B=$MSGID
@@ -232,7 +222,7 @@ check "7: recall_read = false: a read copy is read, exit 2" \
 check "7: ... and stays (doveadm)" \
     test "$(mail_count erin mailbox INBOX subject 'store 7b')" = 1
 set_conf max_age 1
-hup
+recalld_hup
 sleep 2.1
 ctl --json recall "$M7B"
 check "7: max_age: older than policy.max_age is expired" \

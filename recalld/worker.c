@@ -1,0 +1,130 @@
+/*
+ * worker - a child process per control connection.  See worker.h.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "ledger.h"
+#include "log.h"
+#include "store.h"
+#include "worker.h"
+
+void
+workers_init(struct workers *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+bool
+workers_full(const struct workers *w)
+{
+	return w->n >= WORKER_MAX;
+}
+
+/*
+ * The child: nothing of the parent's that talks to a server is used.  The
+ * database session and the store's connections are let go of (the
+ * parent's go on), and the ledger is dropped: db_ready() connects and
+ * starts a new one, whose followers resume at the saved positions.
+ */
+static void
+child_main(int fd, const int *close_fds, size_t n_close,
+    struct recall_env *env, server_db_ready_fn *db_ready)
+{
+	size_t i;
+
+	for (i = 0; i < n_close; i++)
+		(void)close(close_fds[i]);
+	db_forget(&env->db);
+	ledger_free(&env->ledger);
+	if (store_after_fork(env->store) < 0) {
+		log_warnx("control connection: out of memory");
+		_exit(1);
+	}
+	server_serve(fd, env, db_ready);
+	/* No exit handlers: they belong to the parent (and its sanitizers). */
+	_exit(0);
+}
+
+void
+workers_spawn(struct workers *w, int listen_fd, const int *close_fds,
+    size_t n_close, struct recall_env *env, server_db_ready_fn *db_ready)
+{
+	pid_t pid;
+	int fd;
+
+	if ((fd = server_accept(listen_fd)) < 0)
+		return;
+	if (workers_full(w)) {
+		/* The caller polls only when there is room; be safe anyway. */
+		server_serve(fd, env, db_ready);
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		child_main(fd, close_fds, n_close, env, db_ready);
+	if (pid < 0) {
+		log_warn("fork; serving the request in the main process");
+		server_serve(fd, env, db_ready);
+		return;
+	}
+	(void)close(fd);
+	w->pid[w->n++] = pid;
+}
+
+/* Child i ended with status: log a failure, forget it. */
+static void
+ended(struct workers *w, int i, int status)
+{
+	pid_t pid = w->pid[i];
+
+	w->pid[i] = w->pid[--w->n];
+	if (WIFSIGNALED(status))
+		log_warnx("request process %ld killed by signal %d",
+		    (long)pid, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("request process %ld exited with status %d",
+		    (long)pid, WEXITSTATUS(status));
+}
+
+/*
+ * Our own children only, by pid: the main process also runs programs
+ * of its own (mailer.c waits for those itself).
+ */
+void
+workers_reap(struct workers *w)
+{
+	pid_t pid;
+	int i = 0, status;
+
+	while (i < w->n) {
+		pid = waitpid(w->pid[i], &status, WNOHANG);
+		if (pid == w->pid[i])
+			ended(w, i, status);	/* slot i now holds another */
+		else if (pid < 0 && errno == ECHILD)
+			w->pid[i] = w->pid[--w->n];	/* not ours any more */
+		else
+			i++;
+	}
+}
+
+void
+workers_wait_all(struct workers *w)
+{
+	pid_t pid;
+	int status;
+
+	if (w->n > 0)
+		log_info("waiting for %d running request%s to finish", w->n,
+		    w->n == 1 ? "" : "s");
+	while (w->n > 0) {
+		pid = waitpid(w->pid[0], &status, 0);
+		if (pid == w->pid[0])
+			ended(w, 0, status);
+		else if (pid < 0 && errno != EINTR)
+			w->pid[0] = w->pid[--w->n];
+	}
+}
