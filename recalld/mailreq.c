@@ -83,6 +83,11 @@ mailreq_notice(const struct recall_env *env, const char *to,
 }
 
 /* Claim and run one request.  Returns 1 when one ran, 0 none, -1 error. */
+/* SQL: a row to claim; STALE is the parameter of MAILREQ_STALE_S. */
+#define MAILREQ_OPEN(STALE)						\
+	"(state = 'pending' OR (state = 'running' AND claimed_at < now() "	\
+	"- make_interval(secs => " STALE "::int)))"
+
 static int
 mailreq_run_one(struct recall_env *env, const char *host)
 {
@@ -99,8 +104,7 @@ mailreq_run_one(struct recall_env *env, const char *host)
 	p[1] = stale;
 	r = db_query(env->db, "UPDATE mail_request SET state = 'running', "
 	    "claimed_at = now(), claimed_by = $1 WHERE id = (SELECT id FROM "
-	    "mail_request WHERE state = 'pending' OR (state = 'running' AND "
-	    "claimed_at < now() - make_interval(secs => $2::int)) ORDER BY id "
+	    "mail_request WHERE " MAILREQ_OPEN("$2") " ORDER BY id "
 	    "FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id, ref, requested_by",
 	    2, p, &err);
 	if (r == NULL) {
@@ -145,25 +149,27 @@ mailreq_run_one(struct recall_env *env, const char *host)
 	return 1;
 }
 
-void
-mailreq_tick(struct recall_env *env)
+bool
+mailreq_due(struct recall_env *env)
 {
-	char host[256], *err = NULL;
-	int fd, n, i;
+	char stale[16], *err = NULL;
+	const char *p[1] = { stale };
+	struct db_result *r;
+	int fd, n;
 
 	if (env->db == NULL) {
 		mailreq_listen_fd = -1;
-		return;
+		return false;
 	}
 	fd = db_socket(env->db);
 	if (fd < 0)
-		return;
+		return false;
 	if (fd != mailreq_listen_fd) {
 		/* New (or reset) connection: LISTEN again and look now. */
 		if (db_listen(env->db, MAILREQ_CHANNEL, &err) < 0) {
 			mailreq_warn("LISTEN", err);
 			free(err);
-			return;
+			return false;
 		}
 		mailreq_listen_fd = fd;
 		mailreq_next_poll = 0;
@@ -172,8 +178,30 @@ mailreq_tick(struct recall_env *env)
 	if (n < 0)
 		mailreq_listen_fd = -1;
 	if (n <= 0 && mailreq_now() < mailreq_next_poll)
-		return;
+		return false;
 	mailreq_next_poll = mailreq_now() + MAILREQ_POLL_S;
+	/* Only a request to run is worth a process. */
+	snprintf(stale, sizeof(stale), "%d", MAILREQ_STALE_S);
+	r = db_query(env->db, "SELECT 1 FROM mail_request WHERE "
+	    MAILREQ_OPEN("$1") " LIMIT 1", 1, p, &err);
+	if (r == NULL) {
+		mailreq_warn("looking for requests", err);
+		free(err);
+		return false;
+	}
+	n = db_rows(r);
+	db_result_free(&r);
+	return n > 0;
+}
+
+void
+mailreq_run(struct recall_env *env)
+{
+	char host[256];
+	int i;
+
+	if (env->db == NULL)
+		return;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "recalld");
 	host[sizeof(host) - 1] = '\0';

@@ -2,10 +2,12 @@
  * mailreq - recall requests that arrived by mail (issue #5).
  *
  * recall-milter turns a mail to milter.recall_address into a row of
- * mail_request (schema/migrations/004_mail_requests.sql).  mailreq_tick(),
+ * mail_request (schema/migrations/004_mail_requests.sql).  mailreq_due(),
  * called from recalld's loop about once a second, LISTENs on
- * recall_mail_request, and when notified (or every MAILREQ_POLL_S seconds,
- * so a lost notification only delays) claims pending rows one at a time:
+ * recall_mail_request and says when to look: when notified, or every
+ * MAILREQ_POLL_S seconds, so a lost notification only delays.  Then
+ * mailreq_run(), in a request process of its own (worker.h), claims
+ * pending rows one at a time:
  *
  *   UPDATE mail_request SET state = 'running', ... WHERE id =
  *     (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING ...
@@ -21,21 +23,31 @@
  * request_id) or 'failed' (with error); a busy message or an unavailable
  * database puts it back to 'pending'.
  *
- * Single-threaded (recalld's loop); module state is static.
+ * Single-threaded; the LISTEN state of mailreq_due() is static, the main
+ * process's.
  */
 #ifndef RECALL_MAILREQ_H
 #define RECALL_MAILREQ_H
+
+#include <stdbool.h>
 
 #include "recall.h"
 
 #define MAILREQ_POLL_S	5
 #define MAILREQ_STALE_S	900
-#define MAILREQ_BATCH	20	/* requests per tick, then serve the socket */
+#define MAILREQ_BATCH	20	/* requests per mailreq_run() */
 
 /* The relay name recorded as relayed_by in the audit log. */
 #define MAILREQ_RELAY	"recall-by-mail"
 
-/* Run what is pending.  Does nothing while env->db is NULL. */
-void mailreq_tick(struct recall_env *env);
+/*
+ * Whether a request is waiting to run.  Looks (one indexed query) only
+ * when notified on env->db's LISTEN or when the poll is due.  false while
+ * env->db is NULL.
+ */
+bool mailreq_due(struct recall_env *env);
+
+/* Run up to MAILREQ_BATCH pending requests.  Nothing while env->db is NULL. */
+void mailreq_run(struct recall_env *env);
 
 #endif

@@ -16,11 +16,11 @@
  *   SIGCHLD          a request's process ended
  *
  * Each connection is served by a child process (worker.h), at most
- * WORKER_MAX at once.  The main process follows the logs every second,
- * runs recall requests by mail, and purges expired quarantine: at start-up and every
- * QUARANTINE_PURGE_INTERVAL seconds (quarantine.h), and pending copies
- * of earlier requests are retried every RECALL_RETRY_TICK seconds
- * (recall.h).
+ * WORKER_MAX at once; recall requests by mail and the retries of pending
+ * copies run in children too, one of each kind at a time.  The main
+ * process follows the logs every second, starts the retries every
+ * RECALL_RETRY_TICK seconds (recall.h), and purges expired quarantine at
+ * start-up and every QUARANTINE_PURGE_INTERVAL seconds (quarantine.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -198,6 +198,14 @@ ledger_tick(struct recall_env *env)
 		    lines == 1 ? "" : "s");
 }
 
+/* The retries of pending copies, in a child (worker.h). */
+static void
+retry_task(struct recall_env *env)
+{
+	if (env->ledger != NULL)
+		recall_retry_tick(env);
+}
+
 /* setgroups, setresgid, setresuid; then verify root cannot come back. */
 static void
 drop_privileges(const char *user)
@@ -342,6 +350,7 @@ main(int argc, char **argv)
 	struct recall_env env;
 	struct pollfd pfd[2];
 	struct workers workers;
+	int mine[2];
 	sigset_t mask;
 	char *errors = NULL, *sock_path;
 	int c, lfd, sfd;
@@ -422,6 +431,8 @@ main(int argc, char **argv)
 	log_info("recalld %s listening on %s", RECALL_VERSION, sock_path);
 
 	workers_init(&workers);
+	mine[0] = lfd;	/* what a child closes first */
+	mine[1] = sfd;
 	pfd[0].fd = lfd;
 	pfd[1].fd = sfd;
 	pfd[1].events = POLLIN;
@@ -444,13 +455,20 @@ main(int argc, char **argv)
 		/* Follow the logs between requests, at most once a second. */
 		if (ready == 0 || monotonic_ms() >= next_ledger) {
 			ledger_tick(&env);
-			mailreq_tick(&env);	/* recall requests by mail */
+			/* Recall requests by mail, in a child (worker.h). */
+			if (workers.task[WORKER_TASK_MAIL] == 0
+			    && mailreq_due(&env))
+				(void)workers_task(&workers, WORKER_TASK_MAIL,
+				    mine, 2, &env, db_ready, mailreq_run);
 			next_ledger = monotonic_ms() + LEDGER_INTERVAL_MS;
 		}
 		/* Pending copies are retried (recall.h, recall_retry_tick). */
 		if (monotonic_now() >= next_retry) {
-			if (env.ledger != NULL)
-				recall_retry_tick(&env);
+			if (env.ledger != NULL
+			    && workers.task[WORKER_TASK_RETRY] == 0
+			    && recall_retry_due(&env))
+				(void)workers_task(&workers, WORKER_TASK_RETRY,
+				    mine, 2, &env, db_ready, retry_task);
 			next_retry = monotonic_now() + RECALL_RETRY_TICK;
 		}
 		if (ready < 0) {
@@ -476,11 +494,8 @@ main(int argc, char **argv)
 				}
 			}
 		}
-		if (!done && (pfd[0].revents & POLLIN)) {
-			int mine[2] = { lfd, sfd };
-
+		if (!done && (pfd[0].revents & POLLIN))
 			workers_spawn(&workers, lfd, mine, 2, &env, db_ready);
-		}
 	}
 
 	close(lfd);

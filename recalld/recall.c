@@ -2000,6 +2000,45 @@ dberror:
 	return -1;
 }
 
+/*
+ * Real, finished requests with a pending copy, of a message younger than
+ * policy.max_age ($1, seconds), whose backoff has passed: wait half the
+ * time the request has been pending, at least RECALL_RETRY_MIN and at most
+ * RECALL_RETRY_MAX seconds since the copy was last decided.
+ */
+#define RETRY_DUE_SQL(COLS)						\
+	"SELECT " COLS " FROM recall_request q "			\
+	"JOIN messages m ON m.recall_id = q.recall_id "			\
+	"WHERE NOT q.dry_run AND q.status IS NOT NULL "			\
+	"AND m.submitted_at > now() - make_interval(secs => $1::bigint) " \
+	"AND EXISTS (SELECT 1 FROM recall_outcome o "			\
+	" WHERE o.request_id = q.id AND o.outcome = 'pending' "		\
+	" AND now() - o.decided_at >= greatest(interval '"		\
+	RECALL_RETRY_MIN " seconds', least(interval '" RECALL_RETRY_MAX	\
+	" seconds', (o.decided_at - q.requested_at) / 2))) "
+
+bool
+recall_retry_due(const struct recall_env *env)
+{
+	struct db_result *r;
+	char maxage[24], *err = NULL;
+	const char *p[1] = { maxage };
+	bool due;
+
+	if (env->db == NULL)
+		return false;
+	snprintf(maxage, sizeof(maxage), "%ld", env->cfg->policy.max_age);
+	r = db_query(env->db, RETRY_DUE_SQL("1") "LIMIT 1", 1, p, &err);
+	if (r == NULL) {
+		log_warnx("retry of pending copies: %s", err);
+		free(err);
+		return false;
+	}
+	due = db_rows(r) > 0;
+	db_result_free(&r);
+	return due;
+}
+
 void
 recall_retry_tick(const struct recall_env *env)
 {
@@ -2011,21 +2050,7 @@ recall_retry_tick(const struct recall_env *env)
 	if (env->db == NULL)
 		return;
 	snprintf(maxage, sizeof(maxage), "%ld", env->cfg->policy.max_age);
-	/*
-	 * Real, finished requests with a pending copy, of a message younger
-	 * than policy.max_age, whose backoff has passed: wait half the time
-	 * the request has been pending, at least RECALL_RETRY_MIN and at most
-	 * RECALL_RETRY_MAX seconds since the copy was last decided.
-	 */
-	r = db_query(env->db, "SELECT q.id, q.recall_id FROM recall_request q "
-	    "JOIN messages m ON m.recall_id = q.recall_id "
-	    "WHERE NOT q.dry_run AND q.status IS NOT NULL "
-	    "AND m.submitted_at > now() - make_interval(secs => $1::bigint) "
-	    "AND EXISTS (SELECT 1 FROM recall_outcome o "
-	    " WHERE o.request_id = q.id AND o.outcome = 'pending' "
-	    " AND now() - o.decided_at >= greatest(interval '"
-	    RECALL_RETRY_MIN " seconds', least(interval '" RECALL_RETRY_MAX
-	    " seconds', (o.decided_at - q.requested_at) / 2))) "
+	r = db_query(env->db, RETRY_DUE_SQL("q.id, q.recall_id")
 	    "ORDER BY q.id LIMIT " RECALL_RETRY_BATCH, 1, p, &err);
 	if (r == NULL) {
 		log_warnx("retry of pending copies: %s", err);

@@ -102,6 +102,8 @@ void recall_audit_refusal(const struct recall_env *env, const char *actor,
 #define RECALL_RETRY_MAX "900"
 #define RECALL_RETRY_BATCH "20"
 void recall_retry_tick(const struct recall_env *env);
+/* Whether recall_retry_tick() has a request to retry now (one query). */
+bool recall_retry_due(const struct recall_env *env);
 
 /*
  * The tokens of recall id under every key (newest first): the token is

@@ -25,14 +25,13 @@ workers_full(const struct workers *w)
 }
 
 /*
- * The child: nothing of the parent's that talks to a server is used.  The
- * database session and the store's connections are let go of (the
+ * In the child: nothing of the parent's that talks to a server is used.
+ * The database session and the store's connections are let go of (the
  * parent's go on), and the ledger is dropped: db_ready() connects and
  * starts a new one, whose followers resume at the saved positions.
  */
 static void
-child_main(int fd, const int *close_fds, size_t n_close,
-    struct recall_env *env, server_db_ready_fn *db_ready)
+child_prepare(const int *close_fds, size_t n_close, struct recall_env *env)
 {
 	size_t i;
 
@@ -41,12 +40,9 @@ child_main(int fd, const int *close_fds, size_t n_close,
 	db_forget(&env->db);
 	ledger_free(&env->ledger);
 	if (store_after_fork(env->store) < 0) {
-		log_warnx("control connection: out of memory");
+		log_warnx("request process: out of memory");
 		_exit(1);
 	}
-	server_serve(fd, env, db_ready);
-	/* No exit handlers: they belong to the parent (and its sanitizers). */
-	_exit(0);
 }
 
 void
@@ -64,8 +60,13 @@ workers_spawn(struct workers *w, int listen_fd, const int *close_fds,
 		return;
 	}
 	pid = fork();
-	if (pid == 0)
-		child_main(fd, close_fds, n_close, env, db_ready);
+	if (pid == 0) {
+		child_prepare(close_fds, n_close, env);
+		server_serve(fd, env, db_ready);
+		/* No exit handlers: they are the parent's (and its
+		 * sanitizers'). */
+		_exit(0);
+	}
 	if (pid < 0) {
 		log_warn("fork; serving the request in the main process");
 		server_serve(fd, env, db_ready);
@@ -75,6 +76,46 @@ workers_spawn(struct workers *w, int listen_fd, const int *close_fds,
 	w->pid[w->n++] = pid;
 }
 
+bool
+workers_task(struct workers *w, enum worker_task t, const int *close_fds,
+    size_t n_close, struct recall_env *env, server_db_ready_fn *db_ready,
+    worker_task_fn *fn)
+{
+	char *err = NULL;
+	pid_t pid;
+
+	if (w->task[t] != 0)
+		return false;
+	pid = fork();
+	if (pid == 0) {
+		child_prepare(close_fds, n_close, env);
+		if (db_ready(env, &err) < 0) {
+			log_warnx("request process: %s", err);
+			_exit(1);
+		}
+		fn(env);
+		_exit(0);
+	}
+	if (pid < 0) {
+		log_warn("fork");
+		return false;
+	}
+	w->task[t] = pid;
+	return true;
+}
+
+/* Log how child pid ended, when it failed. */
+static void
+log_end(pid_t pid, int status)
+{
+	if (WIFSIGNALED(status))
+		log_warnx("request process %ld killed by signal %d",
+		    (long)pid, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("request process %ld exited with status %d",
+		    (long)pid, WEXITSTATUS(status));
+}
+
 /* Child i ended with status: log a failure, forget it. */
 static void
 ended(struct workers *w, int i, int status)
@@ -82,12 +123,27 @@ ended(struct workers *w, int i, int status)
 	pid_t pid = w->pid[i];
 
 	w->pid[i] = w->pid[--w->n];
-	if (WIFSIGNALED(status))
-		log_warnx("request process %ld killed by signal %d",
-		    (long)pid, WTERMSIG(status));
-	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		log_warnx("request process %ld exited with status %d",
-		    (long)pid, WEXITSTATUS(status));
+	log_end(pid, status);
+}
+
+/* Reap task children; wait for them with block. */
+static void
+reap_tasks(struct workers *w, bool block)
+{
+	pid_t pid;
+	int t, status;
+
+	for (t = 0; t < WORKER_TASKS; t++) {
+		if (w->task[t] == 0)
+			continue;
+		do
+			pid = waitpid(w->task[t], &status, block ? 0 : WNOHANG);
+		while (pid < 0 && errno == EINTR);
+		if (pid == w->task[t])
+			log_end(pid, status);
+		if (pid == w->task[t] || pid < 0)
+			w->task[t] = 0;
+	}
 }
 
 /*
@@ -100,6 +156,7 @@ workers_reap(struct workers *w)
 	pid_t pid;
 	int i = 0, status;
 
+	reap_tasks(w, false);
 	while (i < w->n) {
 		pid = waitpid(w->pid[i], &status, WNOHANG);
 		if (pid == w->pid[i])
@@ -115,11 +172,14 @@ void
 workers_wait_all(struct workers *w)
 {
 	pid_t pid;
-	int status;
+	int t, n = w->n, status;
 
-	if (w->n > 0)
-		log_info("waiting for %d running request%s to finish", w->n,
-		    w->n == 1 ? "" : "s");
+	for (t = 0; t < WORKER_TASKS; t++)
+		n += w->task[t] != 0;
+	if (n > 0)
+		log_info("waiting for %d running request%s to finish", n,
+		    n == 1 ? "" : "s");
+	reap_tasks(w, true);
 	while (w->n > 0) {
 		pid = waitpid(w->pid[0], &status, 0);
 		if (pid == w->pid[0])
