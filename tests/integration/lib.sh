@@ -83,6 +83,22 @@ wait_for() {
 	"$@" > /dev/null 2>&1
 }
 
+# wait_output SECONDS WANT CMD...: run CMD every 0.2 s until it prints WANT.
+# (wait_for SECONDS test "$(CMD)" = WANT would run CMD once, before waiting.)
+wait_output() {
+	local n=$(( $1 * 5 )) want=$2
+	shift 2
+	while [ $n -gt 0 ]; do
+		[ "$("$@" 2>/dev/null)" = "$want" ] && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	[ "$("$@" 2>/dev/null)" = "$want" ]
+}
+
+# sighups_above N: recalld's log shows more than N SIGHUP lines.
+sighups_above() { test "$(grep -c 'SIGHUP' "$LAB/log/recalld.log")" -gt "$1"; }
+
 # ---- the lab --------------------------------------------------------------
 
 # lab_start: make a lab in a fresh /tmp directory, stop it at exit, and
@@ -407,7 +423,7 @@ recalld_hup() {
 	n=$(grep -c 'SIGHUP' "$LAB/log/recalld.log")
 	read -r RPID _ < "$LAB/run/recalld.pid"
 	kill -HUP "$RPID"
-	wait_for 10 test "$(grep -c 'SIGHUP' "$LAB/log/recalld.log")" -gt "$n"
+	wait_for 10 sighups_above "$n"
 	sleep 0.3
 }
 

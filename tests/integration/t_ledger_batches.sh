@@ -96,7 +96,8 @@ bad_at=$(( start + $(head -n $((BAD - 1)) "$work/dovecot" | wc -c) ))
 dv_rows() { psql_lab "select count(*) from route_event where source = 'dovecot' and copy_addr = 'batchuser' and event = 'saved'"; }
 # recalld logs the error at most once a minute: wait for the position to
 # stop moving instead.
-wait_for 30 test "$(pos dovecot)" -gt "$start"
+pos_above() { test "$(pos dovecot)" -gt "$1"; }
+wait_for 30 pos_above "$start"
 prev=-1
 for _ in $(seq 20); do
 	p=$(pos dovecot)

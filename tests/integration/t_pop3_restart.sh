@@ -129,7 +129,7 @@ psql_lab "insert into dovecot_login (dedup_key, session, at) values
     ('t_pop3_restart/new', 'newsession', now() - interval '6 days')" > /dev/null
 lab_restart recalld
 check "purge: a login of 8 days ago is forgotten at start-up" \
-    wait_for 10 test "$(psql_lab "select count(*) from dovecot_login where session = 'oldsession'")" = 0
+    wait_output 10 0 psql_lab "select count(*) from dovecot_login where session = 'oldsession'"
 check "purge: a login of 6 days ago is kept" \
     test "$(psql_lab "select count(*) from dovecot_login where session = 'newsession'")" = 1
 check "purge: logged" grep -q 'forgot 1 Dovecot login older than 7 days' "$LAB/log/recalld.log"

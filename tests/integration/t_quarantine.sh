@@ -154,7 +154,7 @@ check "4: (the second request was restored in 3b)" \
 psql_lab "update quarantine set expires_at = now() - interval '1 minute' where request_id = $REQ2" > /dev/null
 lab_restart recalld > /dev/null
 check "4: recalld purges expired rows at start" \
-    wait_for 10 test "$(psql_lab "select count(*) from quarantine where request_id = $REQ2 and purged_at is not null")" = 1
+    wait_output 10 1 psql_lab "select count(*) from quarantine where request_id = $REQ2 and purged_at is not null"
 check "4: ... audited as recalld" \
     test "$(psql_lab "select count(*) from audit_log where action = 'purge' and request_id = $REQ2 and actor = 'recalld'")" = 1
 ctl restore "$REQ"

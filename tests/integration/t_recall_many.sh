@@ -42,7 +42,7 @@ send() {
 	    "$1" "$MSGID" | sendmail_lab -f alice@example.test $(rcpts)
 	wait_queue_empty 60
 	wait_recorded "$MSGID" 10
-	wait_for 30 test "$(left)" = "$N"
+	wait_output 30 "$N" left
 }
 
 # ---- 1. 60 copies, one read in webmail, one downloaded from a desktop --------

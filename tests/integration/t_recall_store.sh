@@ -193,8 +193,8 @@ send_mail alice@example.test bob@example.test carol@example.test --auth alice \
     --subject "store 7" || not_ok "7: submit"
 M7=$MSGID
 wait_queue_empty 20
-wait_for 10 test "$(mail_count bob mailbox INBOX subject 'store 7')" = 1
-wait_for 10 test "$(mail_count carol mailbox INBOX subject 'store 7')" = 1
+wait_output 10 1 mail_count bob mailbox INBOX subject 'store 7'
+wait_output 10 1 mail_count carol mailbox INBOX subject 'store 7'
 dove flags add -u bob '\Seen' mailbox INBOX subject 'store 7'
 ctl --json recall "$M7"
 check "7: recall_read = true: bob's read copy is recalled" \
@@ -214,7 +214,7 @@ send_mail alice@example.test erin@example.test --auth alice \
     --subject "store 7b" || not_ok "7: submit b"
 M7B=$MSGID
 wait_queue_empty 20
-wait_for 10 test "$(mail_count erin mailbox INBOX subject 'store 7b')" = 1
+wait_output 10 1 mail_count erin mailbox INBOX subject 'store 7b'
 dove flags add -u erin '\Seen' mailbox INBOX subject 'store 7b'
 ctl --json recall "$M7B"
 check "7: recall_read = false: a read copy is read, exit 2" \

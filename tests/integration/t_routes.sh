@@ -89,7 +89,7 @@ n=$(log_count "$OPENED.*pop3:cmd_top")
 python3 "$LIB_DIR/pop3client.py" "$POP3_PORT" carol 127.0.0.2 \
     "TOP 1 0" "DELE 1" | diag
 wait_more "$OPENED.*pop3:cmd_top" "$n"
-wait_for 10 test "$(mail_count carol)" = 0
+wait_output 10 0 mail_count carol
 ctl --json recall "$M"
 check "pop3 top+dele: left-pop3 (not not-found)" \
     test "$(outcomes carol@example.test)" = left-pop3
