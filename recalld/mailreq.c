@@ -82,12 +82,12 @@ mailreq_notice(const struct recall_env *env, const char *to,
 	sbuf_release(&m);
 }
 
-/* Claim and run one request.  Returns 1 when one ran, 0 none, -1 error. */
 /* SQL: a row to claim; STALE is the parameter of MAILREQ_STALE_S. */
 #define MAILREQ_OPEN(STALE)						\
 	"(state = 'pending' OR (state = 'running' AND claimed_at < now() "	\
 	"- make_interval(secs => " STALE "::int)))"
 
+/* Claim and run one request.  Returns 1 when one ran, 0 none, -1 error. */
 static int
 mailreq_run_one(struct recall_env *env, const char *host)
 {

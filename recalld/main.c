@@ -456,7 +456,7 @@ main(int argc, char **argv)
 		if (ready == 0 || monotonic_ms() >= next_ledger) {
 			ledger_tick(&env);
 			/* Recall requests by mail, in a child (worker.h). */
-			if (workers.task[WORKER_TASK_MAIL] == 0
+			if (!workers_task_running(&workers, WORKER_TASK_MAIL)
 			    && mailreq_due(&env))
 				(void)workers_task(&workers, WORKER_TASK_MAIL,
 				    mine, 2, &env, db_ready, mailreq_run);
@@ -465,8 +465,8 @@ main(int argc, char **argv)
 		/* Pending copies are retried (recall.h, recall_retry_tick). */
 		if (monotonic_now() >= next_retry) {
 			if (env.ledger != NULL
-			    && workers.task[WORKER_TASK_RETRY] == 0
-			    && recall_retry_due(&env))
+			    && !workers_task_running(&workers,
+			    WORKER_TASK_RETRY) && recall_retry_due(&env))
 				(void)workers_task(&workers, WORKER_TASK_RETRY,
 				    mine, 2, &env, db_ready, retry_task);
 			next_retry = monotonic_now() + RECALL_RETRY_TICK;

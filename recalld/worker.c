@@ -77,6 +77,12 @@ workers_spawn(struct workers *w, int listen_fd, const int *close_fds,
 }
 
 bool
+workers_task_running(const struct workers *w, enum worker_task t)
+{
+	return w->task[t] != 0;
+}
+
+bool
 workers_task(struct workers *w, enum worker_task t, const int *close_fds,
     size_t n_close, struct recall_env *env, server_db_ready_fn *db_ready,
     worker_task_fn *fn)
@@ -84,7 +90,7 @@ workers_task(struct workers *w, enum worker_task t, const int *close_fds,
 	char *err = NULL;
 	pid_t pid;
 
-	if (w->task[t] != 0)
+	if (workers_task_running(w, t))
 		return false;
 	pid = fork();
 	if (pid == 0) {

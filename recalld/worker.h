@@ -59,6 +59,9 @@ bool workers_full(const struct workers *w);
 void workers_spawn(struct workers *w, int listen_fd, const int *close_fds,
     size_t n_close, struct recall_env *env, server_db_ready_fn *db_ready);
 
+/* Whether task t's child is still running. */
+bool workers_task_running(const struct workers *w, enum worker_task t);
+
 /*
  * Run fn(env) in a child prepared as for a connection, after db_ready()
  * (fn is not called when the database is unreachable), unless task t's
