@@ -2017,24 +2017,33 @@ dberror:
 	RECALL_RETRY_MIN " seconds', least(interval '" RECALL_RETRY_MAX	\
 	" seconds', (o.decided_at - q.requested_at) / 2))) "
 
-bool
-recall_retry_due(const struct recall_env *env)
+/*
+ * Run sql (RETRY_DUE_SQL and what follows) with policy.max_age as $1.
+ * NULL (logged) on a database error or without a database.
+ */
+static struct db_result *
+retry_query(const struct recall_env *env, const char *sql)
 {
 	struct db_result *r;
 	char maxage[24], *err = NULL;
 	const char *p[1] = { maxage };
-	bool due;
 
 	if (env->db == NULL)
-		return false;
+		return NULL;
 	snprintf(maxage, sizeof(maxage), "%ld", env->cfg->policy.max_age);
-	r = db_query(env->db, RETRY_DUE_SQL("1") "LIMIT 1", 1, p, &err);
-	if (r == NULL) {
+	if ((r = db_query(env->db, sql, 1, p, &err)) == NULL) {
 		log_warnx("retry of pending copies: %s", err);
 		free(err);
-		return false;
 	}
-	due = db_rows(r) > 0;
+	return r;
+}
+
+bool
+recall_retry_due(const struct recall_env *env)
+{
+	struct db_result *r = retry_query(env, RETRY_DUE_SQL("1") "LIMIT 1");
+	bool due = r != NULL && db_rows(r) > 0;
+
 	db_result_free(&r);
 	return due;
 }
@@ -2043,20 +2052,13 @@ void
 recall_retry_tick(const struct recall_env *env)
 {
 	struct db_result *r;
-	char maxage[24], *err = NULL;
-	const char *p[1] = { maxage };
+	char *err = NULL;
 	int i;
 
-	if (env->db == NULL)
+	r = retry_query(env, RETRY_DUE_SQL("q.id, q.recall_id")
+	    "ORDER BY q.id LIMIT " RECALL_RETRY_BATCH);
+	if (r == NULL)
 		return;
-	snprintf(maxage, sizeof(maxage), "%ld", env->cfg->policy.max_age);
-	r = db_query(env->db, RETRY_DUE_SQL("q.id, q.recall_id")
-	    "ORDER BY q.id LIMIT " RECALL_RETRY_BATCH, 1, p, &err);
-	if (r == NULL) {
-		log_warnx("retry of pending copies: %s", err);
-		free(err);
-		return;
-	}
 	for (i = 0; i < db_rows(r); i++) {
 		long long id = strtoll(db_str(r, i, 0), NULL, 10);
 		const char *rid = db_str(r, i, 1);
